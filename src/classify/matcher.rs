@@ -1,0 +1,255 @@
+//! The compiled rule set: every keyword of every rule in one Aho-Corasick automaton and every
+//! pattern in one `RegexSet`, each with a map back to its rules (ripgrep's globset shape).
+
+use std::collections::HashMap;
+
+use aho_corasick::{AhoCorasick, MatchKind};
+use regex::{Regex, RegexSet};
+use unicode_normalization::UnicodeNormalization;
+
+use super::rules::{Fields, Rule};
+
+/// Text as rules see it: NFKC (full-width and half-width alike) and lower case.
+pub fn normalize(text: &str) -> String {
+    text.nfkc().flat_map(char::to_lowercase).collect()
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Use {
+    rule: usize,
+    unless: bool,
+}
+
+/// Rules compiled for matching.
+#[derive(Debug)]
+pub struct RuleSet {
+    pub rules: Vec<Rule>,
+    keywords: AhoCorasick,
+    keyword_text: Vec<String>,
+    /// Whether a keyword is all ASCII letters/digits: such keywords match whole words only.
+    keyword_is_word: Vec<bool>,
+    keyword_uses: Vec<Vec<Use>>,
+    patterns: RegexSet,
+    pattern_regexes: Vec<Regex>,
+    pattern_rule: Vec<usize>,
+}
+
+/// Which rules fired on an item and the words that fired them.
+#[derive(Debug, Default, Clone)]
+pub struct Hits {
+    matched: HashMap<usize, Vec<String>>,
+}
+
+impl Hits {
+    /// Matched words of a rule that fired.
+    pub fn words(&self, rule: usize) -> Option<&[String]> {
+        self.matched.get(&rule).map(Vec::as_slice)
+    }
+
+    /// Rules that fired, in rule order.
+    pub fn fired(&self) -> Vec<usize> {
+        let mut v: Vec<usize> = self.matched.keys().copied().collect();
+        v.sort_unstable();
+        v
+    }
+}
+
+#[derive(Default)]
+struct FieldHits {
+    words: HashMap<usize, Vec<String>>,
+    vetoed: HashMap<usize, bool>,
+}
+
+impl RuleSet {
+    /// Compiles validated rules.
+    pub fn compile(rules: Vec<Rule>) -> Result<RuleSet, String> {
+        let mut index: HashMap<String, usize> = HashMap::new();
+        let mut keyword_text = Vec::new();
+        let mut keyword_uses: Vec<Vec<Use>> = Vec::new();
+        let mut patterns = Vec::new();
+        let mut pattern_rule = Vec::new();
+        for (ri, rule) in rules.iter().enumerate() {
+            let all = rule
+                .keywords
+                .iter()
+                .map(|k| (k, false))
+                .chain(rule.unless.iter().map(|k| (k, true)));
+            for (k, unless) in all {
+                let norm = normalize(k.trim());
+                let id = *index.entry(norm.clone()).or_insert_with(|| {
+                    keyword_text.push(norm);
+                    keyword_uses.push(Vec::new());
+                    keyword_text.len() - 1
+                });
+                keyword_uses[id].push(Use { rule: ri, unless });
+            }
+            for p in &rule.patterns {
+                patterns.push(p.clone());
+                pattern_rule.push(ri);
+            }
+        }
+        let keywords = AhoCorasick::builder()
+            .match_kind(MatchKind::Standard)
+            .build(&keyword_text)
+            .map_err(|e| format!("keyword automaton: {e}"))?;
+        let pattern_regexes = patterns
+            .iter()
+            .map(|p| Regex::new(p).map_err(|e| format!("pattern {p:?}: {e}")))
+            .collect::<Result<Vec<_>, _>>()?;
+        let patterns = RegexSet::new(&patterns).map_err(|e| format!("pattern set: {e}"))?;
+        let keyword_is_word = keyword_text
+            .iter()
+            .map(|k| k.bytes().all(|b| b.is_ascii_alphanumeric()))
+            .collect();
+        Ok(RuleSet {
+            rules,
+            keywords,
+            keyword_text,
+            keyword_is_word,
+            keyword_uses,
+            patterns,
+            pattern_regexes,
+            pattern_rule,
+        })
+    }
+
+    /// Number of distinct keywords and patterns, for the start-up log.
+    pub fn size(&self) -> (usize, usize) {
+        (self.keyword_text.len(), self.pattern_regexes.len())
+    }
+
+    /// Runs every rule over an item's title and summary.
+    pub fn matches(&self, title: &str, summary: &str) -> Hits {
+        let title_hits = self.field_hits(&normalize(title));
+        let summary_hits = self.field_hits(&normalize(summary));
+        let mut hits = Hits::default();
+        for (ri, rule) in self.rules.iter().enumerate() {
+            let Fields {
+                title: in_title,
+                summary: in_summary,
+            } = rule.fields;
+            let vetoed = (in_title && title_hits.vetoed.contains_key(&ri))
+                || (in_summary && summary_hits.vetoed.contains_key(&ri));
+            if vetoed {
+                continue;
+            }
+            let mut words: Vec<String> = Vec::new();
+            for (on, field) in [(in_title, &title_hits), (in_summary, &summary_hits)] {
+                if on && let Some(w) = field.words.get(&ri) {
+                    for word in w {
+                        if !words.contains(word) {
+                            words.push(word.clone());
+                        }
+                    }
+                }
+            }
+            if !words.is_empty() {
+                hits.matched.insert(ri, words);
+            }
+        }
+        hits
+    }
+
+    fn field_hits(&self, text: &str) -> FieldHits {
+        let mut out = FieldHits::default();
+        if text.is_empty() {
+            return out;
+        }
+        let bytes = text.as_bytes();
+        for m in self.keywords.find_overlapping_iter(text) {
+            let k = m.pattern().as_usize();
+            if self.keyword_is_word[k] {
+                let before = m.start().checked_sub(1).map(|i| bytes[i]);
+                let after = bytes.get(m.end()).copied();
+                if before.is_some_and(|b| b.is_ascii_alphanumeric())
+                    || after.is_some_and(|b| b.is_ascii_alphanumeric())
+                {
+                    continue;
+                }
+            }
+            for u in &self.keyword_uses[k] {
+                if u.unless {
+                    out.vetoed.insert(u.rule, true);
+                } else {
+                    let words = out.words.entry(u.rule).or_default();
+                    if !words.contains(&self.keyword_text[k]) {
+                        words.push(self.keyword_text[k].clone());
+                    }
+                }
+            }
+        }
+        for pi in self.patterns.matches(text).iter() {
+            if let Some(m) = self.pattern_regexes[pi].find(text) {
+                let words = out.words.entry(self.pattern_rule[pi]).or_default();
+                let found = m.as_str().to_string();
+                if !words.contains(&found) {
+                    words.push(found);
+                }
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::classify::rules::parse_files;
+
+    fn set(text: &str) -> RuleSet {
+        RuleSet::compile(parse_files(&[("t.toml".into(), text.into())]).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn width_case_and_word_boundaries() {
+        let rs = set(r#"
+vocabulary = "sector"
+[[rules]]
+id = "water"
+tag = "water"
+keywords = ["eau potable", "水道", "water utility", "eau"]
+[[rules]]
+id = "med"
+tag = "medical"
+keywords = ["hospital"]
+unless = ["hospitality"]
+"#);
+        let hits = rs.matches("ＷＡＴＥＲ Utility hit", "");
+        assert_eq!(hits.words(0), Some(&["water utility".to_string()][..]));
+        assert!(
+            rs.matches("A beautiful day", "").words(0).is_none(),
+            "eau inside a word"
+        );
+        assert_eq!(
+            rs.matches("", "市の水道局").words(0),
+            Some(&["水道".to_string()][..])
+        );
+        assert!(
+            rs.matches("Hospital and hospitality", "")
+                .words(1)
+                .is_none(),
+            "unless vetoes"
+        );
+        assert!(rs.matches("Hospital hit", "").words(1).is_some());
+    }
+
+    #[test]
+    fn patterns_report_what_they_matched() {
+        let rs = set(r#"
+vocabulary = "kind"
+[[rules]]
+id = "cve"
+tag = "routine"
+patterns = ['cve-\d{4}-\d+']
+fields = ["title"]
+"#);
+        assert_eq!(
+            rs.matches("Fix for CVE-2025-1234", "").words(0),
+            Some(&["cve-2025-1234".to_string()][..])
+        );
+        assert!(
+            rs.matches("nothing", "CVE-2025-1234").words(0).is_none(),
+            "title only"
+        );
+    }
+}

@@ -1,0 +1,273 @@
+//! Places items in the report: section, sectors, attack and event types, with reasons.
+//!
+//! Owns: rule loading ([`rules`]), the compiled matcher ([`matcher`]) and the decisions of
+//! report.md (relevance, kind, where it happened, sector, section). May import: model.
+//! Must not do I/O beyond reading a rules directory at start.
+
+pub mod matcher;
+pub mod rules;
+
+use std::path::Path;
+use std::str::FromStr;
+
+use sha2::{Digest, Sha256};
+
+use crate::model::{AttackType, Classification, EventType, Reason, Section, Sector, hex};
+use matcher::RuleSet;
+use rules::Vocabulary;
+
+/// What the classifier needs to know about an item and its source.
+#[derive(Debug, Clone, Copy)]
+pub struct Input<'a> {
+    pub title: &'a str,
+    pub summary: &'a str,
+    /// The publisher's country: the prior for where an event happened.
+    pub country: &'a str,
+    /// The source's own sector, for operators' press pages.
+    pub sector: Option<Sector>,
+}
+
+/// The loaded rules and a hash of their text (a change re-tags stored items).
+#[derive(Debug)]
+pub struct Classifier {
+    set: RuleSet,
+    hash: String,
+    files: usize,
+}
+
+impl Classifier {
+    /// The rules compiled into the binary.
+    pub fn builtin() -> Result<Classifier, rules::Error> {
+        Classifier::from_files(&rules::builtin_files())
+    }
+
+    /// The rules of a directory (`rules_dir`), else the built-in ones.
+    pub fn load(dir: Option<&Path>) -> Result<Classifier, rules::Error> {
+        match dir {
+            Some(d) => Classifier::from_files(&rules::load_dir(d)?),
+            None => Classifier::builtin(),
+        }
+    }
+
+    /// Validates and compiles rule files given as (name, text).
+    pub fn from_files(files: &[(String, String)]) -> Result<Classifier, rules::Error> {
+        let parsed = rules::parse_files(files)?;
+        let mut hasher = Sha256::new();
+        for (name, text) in files {
+            let short = Path::new(name)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            hasher.update(short.as_bytes());
+            hasher.update([0]);
+            hasher.update(text.as_bytes());
+            hasher.update([0]);
+        }
+        let hash = hex(&hasher.finalize()[..16]);
+        let set = RuleSet::compile(parsed).map_err(|reason| {
+            rules::Error(vec![rules::RuleError {
+                file: "rules".into(),
+                rule: None,
+                reason,
+            }])
+        })?;
+        Ok(Classifier {
+            set,
+            hash,
+            files: files.len(),
+        })
+    }
+
+    /// Hash of the rule texts.
+    pub fn hash(&self) -> &str {
+        &self.hash
+    }
+
+    /// (files, rules, keywords, patterns), for the start-up log.
+    pub fn stats(&self) -> (usize, usize, usize, usize) {
+        let (k, p) = self.set.size();
+        (self.files, self.set.rules.len(), k, p)
+    }
+
+    /// Classifies one item.
+    pub fn classify(&self, input: Input<'_>) -> Classification {
+        let hits = self.set.matches(input.title, input.summary);
+        let title_hits = self.set.matches(input.title, "");
+        let mut c = Classification::default();
+        let fired = |v: Vocabulary| -> Vec<(String, String, Vec<String>)> {
+            hits.fired()
+                .into_iter()
+                .filter(|&ri| self.set.rules[ri].vocabulary == v)
+                .map(|ri| {
+                    let r = &self.set.rules[ri];
+                    (
+                        r.tag.clone(),
+                        r.name.clone(),
+                        hits.words(ri).unwrap_or_default().to_vec(),
+                    )
+                })
+                .collect()
+        };
+        let in_title = |v: Vocabulary, tag: &str| {
+            title_hits.fired().into_iter().any(|ri| {
+                let r = &self.set.rules[ri];
+                r.vocabulary == v && r.tag == tag
+            })
+        };
+
+        let cyber = fired(Vocabulary::Cyber);
+        let kinds = fired(Vocabulary::Kind);
+        let places = fired(Vocabulary::Place);
+        for (tag, rule, matched) in fired(Vocabulary::Sector) {
+            if let Ok(s) = Sector::from_str(&tag) {
+                push_unique(&mut c.sectors, s);
+                c.reasons.push(Reason {
+                    tag: format!("sector={tag}"),
+                    rule,
+                    matched,
+                });
+            }
+        }
+        if let Some(s) = input.sector {
+            push_unique(&mut c.sectors, s);
+            c.reasons.push(Reason {
+                tag: format!("sector={s}"),
+                rule: "source:sector".into(),
+                matched: vec![],
+            });
+        }
+        for (tag, rule, matched) in fired(Vocabulary::AttackType) {
+            if let Ok(a) = AttackType::from_str(&tag) {
+                push_unique(&mut c.attack_types, a);
+                c.reasons.push(Reason {
+                    tag: format!("attack_type={tag}"),
+                    rule,
+                    matched,
+                });
+            }
+        }
+        for (tag, rule, matched) in fired(Vocabulary::EventType) {
+            if let Ok(e) = EventType::from_str(&tag) {
+                push_unique(&mut c.event_types, e);
+                c.reasons.push(Reason {
+                    tag: format!("event_type={tag}"),
+                    rule,
+                    matched,
+                });
+            }
+        }
+        for (vocabulary, list) in [("cyber", &cyber), ("kind", &kinds), ("place", &places)] {
+            for (tag, rule, matched) in list.iter() {
+                c.reasons.push(Reason {
+                    tag: format!("{vocabulary}={tag}"),
+                    rule: rule.clone(),
+                    matched: matched.clone(),
+                });
+            }
+        }
+
+        let relevant = !cyber.is_empty() || !c.attack_types.is_empty();
+        if !relevant {
+            return decided(c, None, "no cyber-security content");
+        }
+        let has_kind = |k: &str| kinds.iter().any(|(t, _, _)| t == k);
+        let incident_in_title = in_title(Vocabulary::Kind, "incident");
+        let kind = if has_kind("notice") && !incident_in_title {
+            return decided(c, None, "an event notice or advert, not a candidate");
+        } else if has_kind("routine") && !incident_in_title {
+            return decided(c, None, "a routine advisory or patch notice");
+        } else if incident_in_title
+            || (has_kind("incident") && !in_title(Vocabulary::Kind, "policy"))
+        {
+            "incident"
+        } else if has_kind("policy") {
+            "policy"
+        } else if has_kind("incident") || !c.event_types.is_empty() || !c.attack_types.is_empty() {
+            "incident"
+        } else {
+            return decided(c, None, "neither an incident nor a policy");
+        };
+
+        // Where it happened: markers in the title outweigh the summary, the content outweighs
+        // the publisher's country.
+        let place_in = |title_only: bool| -> (bool, Option<String>) {
+            let tags: Vec<&String> = places
+                .iter()
+                .filter(|(tag, _, _)| !title_only || in_title(Vocabulary::Place, tag))
+                .map(|(tag, _, _)| tag)
+                .collect();
+            let jp = tags.iter().any(|t| *t == "JP");
+            let foreign = tags
+                .iter()
+                .find(|t| t.as_str() != "JP")
+                .map(|t| t.to_string());
+            (jp, foreign)
+        };
+        let (title_jp, title_foreign) = place_in(true);
+        let (any_jp, any_foreign) = place_in(false);
+        let publisher_jp = input.country == "JP";
+        let (domestic, why) = match (
+            title_jp,
+            title_foreign.is_some(),
+            any_jp,
+            any_foreign.is_some(),
+        ) {
+            (true, false, _, _) => (true, "Japanese names in the title"),
+            (false, true, _, _) => (false, "foreign names in the title"),
+            (_, _, true, false) => (true, "Japanese names in the text"),
+            (_, _, false, true) => (false, "foreign names in the text"),
+            _ if publisher_jp => (true, "the publisher is Japanese"),
+            _ => (false, "the publisher is foreign"),
+        };
+
+        if kind == "policy" {
+            let country = title_foreign
+                .or(any_foreign)
+                .filter(|_| !domestic || !publisher_jp);
+            let country = match country {
+                Some(c) => c,
+                None if !publisher_jp => input.country.to_string(),
+                None => return decided(c, None, "Japanese policy is not a section of the report"),
+            };
+            c.country = Some(country.clone());
+            return decided(
+                c,
+                Some(Section::ForeignPolicy),
+                &format!("policy of {country}"),
+            );
+        }
+        let critical = !c.sectors.is_empty();
+        let section = match (domestic, critical) {
+            (false, true) => Section::AbroadCritical,
+            (false, false) => Section::AbroadOther,
+            (true, true) => Section::DomesticCritical,
+            (true, false) => Section::DomesticOther,
+        };
+        let sector_note = if critical {
+            "a critical-infrastructure sector"
+        } else {
+            "no critical-infrastructure sector"
+        };
+        decided(c, Some(section), &format!("incident, {why}, {sector_note}"))
+    }
+}
+
+fn decided(mut c: Classification, section: Option<Section>, why: &str) -> Classification {
+    let tag = match section {
+        Some(s) => format!("section={s}"),
+        None => "section=none".to_string(),
+    };
+    c.section = section;
+    c.reasons.push(Reason {
+        tag,
+        rule: "decision".into(),
+        matched: vec![why.to_string()],
+    });
+    c
+}
+
+fn push_unique<T: PartialEq>(v: &mut Vec<T>, x: T) {
+    if !v.contains(&x) {
+        v.push(x);
+    }
+}

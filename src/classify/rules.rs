@@ -1,0 +1,343 @@
+//! Rule files (`rules/*.toml`): loading and validation.
+//!
+//! Each file declares one vocabulary and a list of rules; see `rules/README.md` for the format
+//! written for analysts. Every problem is reported with its file and rule id.
+
+use std::fmt;
+use std::path::Path;
+use std::str::FromStr;
+
+use serde::Deserialize;
+
+use crate::model::{AttackType, EventType, Sector};
+
+/// The rule files compiled into the binary, by file name.
+pub const BUILTIN: [(&str, &str); 6] = [
+    ("cyber.toml", include_str!("../../rules/cyber.toml")),
+    ("kind.toml", include_str!("../../rules/kind.toml")),
+    ("sector.toml", include_str!("../../rules/sector.toml")),
+    (
+        "attack_types.toml",
+        include_str!("../../rules/attack_types.toml"),
+    ),
+    (
+        "event_types.toml",
+        include_str!("../../rules/event_types.toml"),
+    ),
+    ("places.toml", include_str!("../../rules/places.toml")),
+];
+
+/// What a rule decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Vocabulary {
+    Cyber,
+    Kind,
+    Sector,
+    AttackType,
+    EventType,
+    Place,
+}
+
+impl Vocabulary {
+    fn parse(s: &str) -> Option<Vocabulary> {
+        Some(match s {
+            "cyber" => Vocabulary::Cyber,
+            "kind" => Vocabulary::Kind,
+            "sector" => Vocabulary::Sector,
+            "attack_type" => Vocabulary::AttackType,
+            "event_type" => Vocabulary::EventType,
+            "place" => Vocabulary::Place,
+            _ => return None,
+        })
+    }
+
+    /// Whether `tag` is a value this vocabulary can assign.
+    fn accepts(self, tag: &str) -> Result<(), String> {
+        let ok = match self {
+            Vocabulary::Cyber => tag == "cyber",
+            Vocabulary::Kind => matches!(tag, "routine" | "incident" | "policy" | "notice"),
+            Vocabulary::Sector => Sector::from_str(tag).is_ok(),
+            Vocabulary::AttackType => AttackType::from_str(tag).is_ok(),
+            Vocabulary::EventType => EventType::from_str(tag).is_ok(),
+            Vocabulary::Place => tag.len() == 2 && tag.bytes().all(|b| b.is_ascii_uppercase()),
+        };
+        if ok {
+            return Ok(());
+        }
+        Err(match self {
+            Vocabulary::Cyber => "tag must be \"cyber\"".into(),
+            Vocabulary::Kind => "tag must be routine, incident, policy or notice".into(),
+            Vocabulary::Sector => Sector::from_str(tag).err().unwrap_or_default(),
+            Vocabulary::AttackType => AttackType::from_str(tag).err().unwrap_or_default(),
+            Vocabulary::EventType => EventType::from_str(tag).err().unwrap_or_default(),
+            Vocabulary::Place => "tag must be an ISO 3166-1 alpha-2 country code (JP, US …)".into(),
+        })
+    }
+}
+
+/// Which parts of an item a rule reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fields {
+    pub title: bool,
+    pub summary: bool,
+}
+
+/// One validated rule.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    /// `file:id`, shown in reasons.
+    pub name: String,
+    pub vocabulary: Vocabulary,
+    pub tag: String,
+    pub keywords: Vec<String>,
+    pub patterns: Vec<String>,
+    pub unless: Vec<String>,
+    pub fields: Fields,
+}
+
+/// One problem in a rule file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleError {
+    pub file: String,
+    pub rule: Option<String>,
+    pub reason: String,
+}
+
+impl fmt::Display for RuleError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.rule {
+            Some(rule) => write!(f, "{}: rule {rule:?}: {}", self.file, self.reason),
+            None => write!(f, "{}: {}", self.file, self.reason),
+        }
+    }
+}
+
+/// Every problem found in a set of rule files.
+#[derive(Debug, thiserror::Error)]
+pub struct Error(pub Vec<RuleError>);
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.0.len();
+        write!(f, "{n} rule error{}", if n == 1 { "" } else { "s" })?;
+        for e in &self.0 {
+            write!(f, "\n  {e}")?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    vocabulary: String,
+    #[serde(default)]
+    rules: Vec<RawRule>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRule {
+    id: String,
+    tag: String,
+    #[serde(default)]
+    keywords: Vec<String>,
+    #[serde(default)]
+    patterns: Vec<String>,
+    #[serde(default)]
+    unless: Vec<String>,
+    #[serde(default)]
+    fields: Option<Vec<String>>,
+}
+
+/// Reads every `*.toml` in a directory, in name order.
+pub fn load_dir(dir: &Path) -> Result<Vec<(String, String)>, Error> {
+    let fail = |reason: String| {
+        Error(vec![RuleError {
+            file: dir.display().to_string(),
+            rule: None,
+            reason,
+        }])
+    };
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| fail(format!("cannot read rules directory: {e}")))?;
+    let mut files = Vec::new();
+    for entry in entries {
+        let path = entry.map_err(|e| fail(e.to_string()))?.path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| fail(format!("{}: cannot read: {e}", path.display())))?;
+            files.push((path.display().to_string(), text));
+        }
+    }
+    if files.is_empty() {
+        return Err(fail("no *.toml rule files".into()));
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// The built-in rule files as (name, text).
+pub fn builtin_files() -> Vec<(String, String)> {
+    BUILTIN
+        .iter()
+        .map(|(n, t)| (format!("rules/{n}"), t.to_string()))
+        .collect()
+}
+
+/// Parses and validates rule files; all problems are reported together.
+pub fn parse_files(files: &[(String, String)]) -> Result<Vec<Rule>, Error> {
+    let mut errors = Vec::new();
+    let mut rules = Vec::new();
+    for (file, text) in files {
+        let short = Path::new(file)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or(file.clone());
+        let err = |rule: Option<&str>, reason: String| RuleError {
+            file: file.clone(),
+            rule: rule.map(str::to_string),
+            reason,
+        };
+        let raw: RawFile = match toml::from_str(text) {
+            Ok(r) => r,
+            Err(e) => {
+                errors.push(err(
+                    None,
+                    format!("invalid rule file: {}", e.to_string().trim()),
+                ));
+                continue;
+            }
+        };
+        let Some(vocabulary) = Vocabulary::parse(&raw.vocabulary) else {
+            errors.push(err(
+                None,
+                format!(
+                    "unknown vocabulary {:?} (expected cyber, kind, sector, attack_type, event_type or place)",
+                    raw.vocabulary
+                ),
+            ));
+            continue;
+        };
+        let mut ids = std::collections::HashSet::new();
+        for r in raw.rules {
+            let id = r.id.as_str();
+            if id.is_empty()
+                || !id
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            {
+                errors.push(err(Some(id), "id must match [a-z0-9-]+".into()));
+            }
+            if !ids.insert(r.id.clone()) {
+                errors.push(err(Some(id), "duplicate rule id in this file".into()));
+            }
+            if let Err(reason) = vocabulary.accepts(&r.tag) {
+                errors.push(err(Some(id), format!("tag {:?}: {reason}", r.tag)));
+            }
+            if r.keywords.is_empty() && r.patterns.is_empty() {
+                errors.push(err(
+                    Some(id),
+                    "needs at least one keyword or pattern".into(),
+                ));
+            }
+            for k in r.keywords.iter().chain(&r.unless) {
+                if super::matcher::normalize(k).trim().is_empty() {
+                    errors.push(err(Some(id), "empty keyword".into()));
+                }
+            }
+            for p in &r.patterns {
+                if let Err(e) = regex::Regex::new(p) {
+                    errors.push(err(
+                        Some(id),
+                        format!("pattern {p:?} does not compile: {e}"),
+                    ));
+                }
+            }
+            let fields = match &r.fields {
+                None => Fields {
+                    title: true,
+                    summary: true,
+                },
+                Some(list) => {
+                    let mut f = Fields {
+                        title: false,
+                        summary: false,
+                    };
+                    for name in list {
+                        match name.as_str() {
+                            "title" => f.title = true,
+                            "summary" => f.summary = true,
+                            other => errors.push(err(
+                                Some(id),
+                                format!("fields: {other:?} (expected \"title\" or \"summary\")"),
+                            )),
+                        }
+                    }
+                    f
+                }
+            };
+            rules.push(Rule {
+                name: format!("{short}:{}", r.id),
+                vocabulary,
+                tag: r.tag,
+                keywords: r.keywords,
+                patterns: r.patterns,
+                unless: r.unless,
+                fields,
+            });
+        }
+    }
+    if errors.is_empty() {
+        Ok(rules)
+    } else {
+        Err(Error(errors))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_rules_load() {
+        let rules = parse_files(&builtin_files()).expect("built-in rules validate");
+        for v in [
+            Vocabulary::Cyber,
+            Vocabulary::Kind,
+            Vocabulary::Sector,
+            Vocabulary::Place,
+        ] {
+            assert!(rules.iter().any(|r| r.vocabulary == v), "no {v:?} rules");
+        }
+    }
+
+    #[test]
+    fn errors_name_file_and_rule() {
+        let files = vec![(
+            "rules/bad.toml".to_string(),
+            r#"
+vocabulary = "sector"
+[[rules]]
+id = "Space"
+tag = "space"
+patterns = ["(unclosed"]
+[[rules]]
+id = "ok"
+tag = "water"
+"#
+            .to_string(),
+        )];
+        let shown = parse_files(&files).unwrap_err().to_string();
+        assert!(
+            shown.contains("rules/bad.toml: rule \"Space\": id must match"),
+            "{shown}"
+        );
+        assert!(shown.contains("rule \"Space\": tag \"space\""), "{shown}");
+        assert!(shown.contains("does not compile"), "{shown}");
+        assert!(
+            shown.contains("rule \"ok\": needs at least one keyword"),
+            "{shown}"
+        );
+    }
+}

@@ -1,0 +1,104 @@
+//! Command-line types (clap derive) only; `commands` carries them out.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Watches cyber-security news and drafts 「サイバーセキュリティを取り巻く情勢」.
+#[derive(Debug, Parser)]
+#[command(name = "kizashi", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Configuration file (TOML); the built-in configuration when absent.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Data directory; overrides the configuration's data_dir.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Pretty)]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// How logs are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Poll every source on its interval until SIGTERM or Ctrl-C.
+    Run {
+        /// Poll every source once, store, and exit.
+        #[arg(long)]
+        once: bool,
+    },
+    /// Export a quarter's candidate items (Markdown draft, JSON or CSV).
+    Export(ExportArgs),
+    /// List the sources with their last poll, status, items stored and last error.
+    Sources {
+        /// JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Classify a feed document (or an item as JSON) offline and show why.
+    Classify {
+        /// A feed file or a JSON item ({"title": …, "summary": …}); stdin when absent.
+        file: Option<PathBuf>,
+        /// Read it as this configured source (publisher, country, zone).
+        #[arg(long, value_name = "ID")]
+        source: Option<String>,
+        /// Without --source: the publisher's country, the prior for where events happen.
+        #[arg(long, default_value = "JP", value_name = "CODE")]
+        country: String,
+    },
+    /// Re-tag every stored item with the current rules.
+    Reclassify,
+    /// Rule files.
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
+    /// The configuration.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Validate a rules directory (default: the built-in rules) without starting anything.
+    Check { dir: Option<PathBuf> },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate the configuration and list its sources.
+    Check,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Fiscal quarter, e.g. FY2024Q4 (2025-01-01 .. 2025-03-31).
+    #[arg(long, conflicts_with_all = ["from", "to"], required_unless_present_all = ["from", "to"])]
+    pub quarter: Option<String>,
+    /// First publication date (YYYY-MM-DD), with --to.
+    #[arg(long, requires = "to", value_name = "DATE")]
+    pub from: Option<String>,
+    /// Last publication date (YYYY-MM-DD), with --from.
+    #[arg(long, requires = "from", value_name = "DATE")]
+    pub to: Option<String>,
+    /// md (default), json or csv.
+    #[arg(long, default_value = "md")]
+    pub format: String,
+    /// Write to this file instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Include items with no section.
+    #[arg(long)]
+    pub all: bool,
+}

@@ -1,0 +1,429 @@
+//! The commands behind the command line. The edge of the program: `anyhow` with context here,
+//! typed errors below.
+
+use std::io::{Read, Write};
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow, bail};
+use chrono::{NaiveDate, Utc};
+
+use crate::classify::Classifier;
+use crate::cli::{Cli, Command, ConfigCommand, ExportArgs, RulesCommand};
+use crate::config::Config;
+use crate::daemon;
+use crate::export::{self, Format, sources};
+use crate::model::{DateRange, Quarter, SourceKind, SourceSpec, jst};
+use crate::parse::{self, ParseContext};
+use crate::pipeline;
+use crate::store::{self, SledStore, Store};
+
+/// A usage problem found after clap: exit 2 with one line, like clap's own.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// Loads the configuration named on the command line, or the built-in one.
+pub fn load_config(cli: &Cli) -> Result<Config> {
+    let mut config = match &cli.config {
+        Some(path) => Config::load(path)?,
+        None => Config::builtin()?,
+    };
+    if let Some(dir) = &cli.data_dir {
+        config.data_dir = dir.clone();
+    }
+    Ok(config)
+}
+
+/// Runs a parsed command line.
+pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
+    match &cli.command {
+        Command::Rules {
+            command: RulesCommand::Check { dir },
+        } => rules_check(dir.as_deref()),
+        Command::Classify {
+            file,
+            source,
+            country,
+        } => {
+            let config = if source.is_some() {
+                Some(load_config(&cli)?)
+            } else {
+                None
+            };
+            classify_file(config.as_ref(), file.as_deref(), source.as_deref(), country)
+        }
+        _ => {
+            let config = load_config(&cli)?;
+            for w in &config.warnings {
+                tracing::warn!("{w}");
+            }
+            match &cli.command {
+                Command::Run { once: true } => run_once(config).await,
+                Command::Run { once: false } => run(config).await,
+                Command::Export(args) => export_cmd(&config, args).await,
+                Command::Sources { json } => sources_cmd(&config, *json).await,
+                Command::Reclassify => reclassify_cmd(&config),
+                Command::Config {
+                    command: ConfigCommand::Check,
+                } => config_check(&config),
+                Command::Rules { .. } | Command::Classify { .. } => unreachable!("handled above"),
+            }
+        }
+    }
+}
+
+async fn run_once(config: Config) -> Result<ExitCode> {
+    let summary = daemon::run_once(Arc::new(config))
+        .await
+        .context("run --once failed")?;
+    for o in &summary.outcomes {
+        match &o.error {
+            Some(e) => {
+                tracing::warn!(source = %o.source, status = %o.status, error = %e, "source failed")
+            }
+            None => tracing::info!(
+                source = %o.source,
+                status = %o.status,
+                new = o.written.new,
+                updated = o.written.updated,
+                unchanged = o.written.unchanged,
+                "source polled"
+            ),
+        }
+    }
+    tracing::info!(
+        sources = summary.outcomes.len(),
+        failed = summary.failed(),
+        new_items = summary.new_items(),
+        "poll round done"
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn run(config: Config) -> Result<ExitCode> {
+    let config = Arc::new(config);
+    let listener = daemon::bind(&config).await?;
+    daemon::run(config, listener, shutdown_signal())
+        .await
+        .context("the daemon stopped on an error")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Resolves on SIGTERM or SIGINT (Ctrl-C).
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
+
+fn export_range(args: &ExportArgs) -> Result<DateRange> {
+    if let Some(q) = &args.quarter {
+        let q: Quarter = q.parse().map_err(UsageError)?;
+        return Ok(DateRange::quarter(q));
+    }
+    let day = |s: &Option<String>, flag: &str| -> Result<NaiveDate> {
+        let s = s
+            .as_deref()
+            .ok_or_else(|| UsageError(format!("--{flag} is required")))?;
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
+            UsageError(format!("--{flag} {s:?}: expected a date like 2025-01-31")).into()
+        })
+    };
+    let (from, to) = (day(&args.from, "from")?, day(&args.to, "to")?);
+    if from > to {
+        bail!(UsageError(format!("--from {from} is after --to {to}")));
+    }
+    Ok(DateRange::between(from, to))
+}
+
+/// Opens the store, or says that the daemon holds it.
+fn open_store(config: &Config) -> Result<Option<SledStore>> {
+    match SledStore::open(&config.data_dir) {
+        Ok(s) => Ok(Some(s)),
+        Err(store::Error::Locked { .. }) => Ok(None),
+        Err(e) => Err(e).context("cannot open the store"),
+    }
+}
+
+async fn export_cmd(config: &Config, args: &ExportArgs) -> Result<ExitCode> {
+    let range = export_range(args)?;
+    let format: Format = args.format.parse().map_err(UsageError)?;
+    let bytes = match open_store(config)? {
+        Some(store) => {
+            let items = store.items_published_between(range.from, range.to)?;
+            let request = export::Request {
+                range,
+                format,
+                all: args.all,
+                generated_at: Utc::now().with_timezone(&jst()),
+            };
+            export::render(items, &request)
+        }
+        None => {
+            let mut query = match range.quarter {
+                Some(q) if args.quarter.is_some() => format!("quarter={q}"),
+                _ => format!("from={}&to={}", range.from, range.to),
+            };
+            query.push_str(&format!("&format={}", args.format));
+            if args.all {
+                query.push_str("&all=true");
+            }
+            from_daemon(config, &format!("/api/export?{query}")).await?
+        }
+    };
+    write_output(args.out.as_deref(), &bytes)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn sources_cmd(config: &Config, json: bool) -> Result<ExitCode> {
+    let bytes = match open_store(config)? {
+        Some(store) => {
+            let rows = sources::rows(&config.sources, &store.states()?);
+            if json {
+                let mut v = serde_json::to_vec_pretty(&rows)?;
+                v.push(b'\n');
+                v
+            } else {
+                sources::render_text(&rows).into_bytes()
+            }
+        }
+        None => {
+            from_daemon(
+                config,
+                if json {
+                    "/api/sources?format=json"
+                } else {
+                    "/api/sources"
+                },
+            )
+            .await?
+        }
+    };
+    write_output(None, &bytes)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Asks the running daemon's API: it holds the store.
+async fn from_daemon(config: &Config, path: &str) -> Result<Vec<u8>> {
+    let mut addr = config.api.listen;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    let url = format!("http://{addr}{path}");
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(60))
+        .build()?;
+    let mut request = client.get(&url);
+    if let Some(token) = &config.api.token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.with_context(|| {
+        format!(
+            "the store in {} is held by another process, and its API at {url} does not answer",
+            config.data_dir.display()
+        )
+    })?;
+    let status = response.status();
+    let bytes = response
+        .bytes()
+        .await
+        .context("reading the daemon's answer")?;
+    if !status.is_success() {
+        bail!(
+            "the daemon answered {status}: {}",
+            String::from_utf8_lossy(&bytes).trim()
+        );
+    }
+    Ok(bytes.to_vec())
+}
+
+fn write_output(out: Option<&Path>, bytes: &[u8]) -> Result<()> {
+    match out {
+        Some(path) => {
+            std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))
+        }
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            match stdout.write_all(bytes).and_then(|_| stdout.flush()) {
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                other => other.context("cannot write to stdout"),
+            }
+        }
+    }
+}
+
+fn reclassify_cmd(config: &Config) -> Result<ExitCode> {
+    let store = SledStore::open(&config.data_dir)
+        .context("cannot open the store (stop the daemon first: it re-tags on start)")?;
+    let classifier = Classifier::load(config.rules_dir.as_deref())?;
+    let n = daemon::reclassify(config, &store, &classifier)?;
+    store.set_meta("rules_hash", classifier.hash())?;
+    store.flush()?;
+    println!("{n} items re-tagged");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn config_check(config: &Config) -> Result<ExitCode> {
+    println!(
+        "{}: valid, {} sources, {} alert channels",
+        config.origin,
+        config.sources.len(),
+        config.alerts.len()
+    );
+    for s in &config.sources {
+        println!(
+            "  {:<24} {:<5} {:<2} {:<3} every {:<8} {}",
+            s.id,
+            format!("{:?}", s.kind).to_lowercase(),
+            s.country,
+            s.lang,
+            humantime::format_duration(s.interval).to_string(),
+            s.url
+        );
+    }
+    for w in &config.warnings {
+        println!("  warning: {w}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn rules_check(dir: Option<&Path>) -> Result<ExitCode> {
+    let classifier = Classifier::load(dir)?;
+    let (files, rules, keywords, patterns) = classifier.stats();
+    let name = dir
+        .map(|d| d.display().to_string())
+        .unwrap_or_else(|| "built-in rules".into());
+    println!(
+        "{name}: valid, {files} files, {rules} rules, {keywords} keywords, {patterns} patterns"
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn classify_file(
+    config: Option<&Config>,
+    file: Option<&Path>,
+    source: Option<&str>,
+    country: &str,
+) -> Result<ExitCode> {
+    let mut bytes = Vec::new();
+    match file {
+        Some(p) => {
+            bytes = std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))?
+        }
+        None => {
+            std::io::stdin()
+                .read_to_end(&mut bytes)
+                .context("cannot read stdin")?;
+        }
+    }
+    let spec = match (config, source) {
+        (Some(c), Some(id)) => c
+            .source(id)
+            .cloned()
+            .ok_or_else(|| UsageError(format!("no source with id {id:?} in {}", c.origin)))?,
+        _ => adhoc_spec(country)?,
+    };
+    let classifier = Classifier::load(config.and_then(|c| c.rules_dir.as_deref()))?;
+    let now = Utc::now();
+    let items = match serde_json::from_slice::<serde_json::Value>(&bytes) {
+        Ok(v) if v.get("title").is_some() && v.get("items").is_none() => {
+            let text = |k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or("").to_string();
+            vec![crate::model::RawItem {
+                identity: "stdin".into(),
+                title: text("title"),
+                url: text("url"),
+                published: None,
+                summary: text("summary"),
+            }]
+        }
+        _ => {
+            let ctx = ParseContext {
+                base_url: &spec.url,
+                timezone: spec.timezone,
+                http_charset: None,
+                lang: &spec.lang,
+            };
+            parse::feed::parse_feed(&bytes, &ctx, now)
+                .map_err(|e| anyhow!(e))?
+                .items
+        }
+    };
+    let mut out = String::new();
+    for raw in items {
+        let item = pipeline::to_item(&spec, raw, &classifier, now);
+        let c = &item.classification;
+        let section = c
+            .section
+            .map(|s| s.code().to_string())
+            .unwrap_or_else(|| "-".into());
+        let date = item
+            .published
+            .map(|p| p.format("%Y-%m-%d %:z").to_string())
+            .unwrap_or_else(|| "no date".into());
+        out.push_str(&format!(
+            "[{section}] {}\n  {date}  {}\n",
+            item.title, item.url
+        ));
+        let list = |v: Vec<String>| {
+            if v.is_empty() {
+                "-".to_string()
+            } else {
+                v.join(", ")
+            }
+        };
+        out.push_str(&format!(
+            "  sectors: {}  attack: {}  events: {}\n",
+            list(c.sectors.iter().map(|s| s.to_string()).collect()),
+            list(c.attack_types.iter().map(|s| s.to_string()).collect()),
+            list(c.event_types.iter().map(|s| s.to_string()).collect()),
+        ));
+        for r in &c.reasons {
+            out.push_str(&format!("    {:<22} {} {:?}\n", r.tag, r.rule, r.matched));
+        }
+    }
+    write_output(None, out.as_bytes())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn adhoc_spec(country: &str) -> Result<SourceSpec> {
+    let country = country.to_ascii_uppercase();
+    Ok(SourceSpec {
+        id: "file".into(),
+        publisher: "(file)".into(),
+        lang: if country == "JP" {
+            "ja".into()
+        } else {
+            "en".into()
+        },
+        timezone: crate::config::default_timezone(&country),
+        country,
+        url: url::Url::parse("http://localhost/").context("base URL")?,
+        kind: SourceKind::Feed,
+        interval: Duration::from_secs(1800),
+        sector: None,
+        publisher_kind: None,
+        allow_private: false,
+        html: None,
+    })
+}

@@ -1,0 +1,259 @@
+//! Lifecycle: open the store, load the rules, poll every source on its schedule, serve the
+//! API, and on shutdown drain and flush.
+//!
+//! One task per source (its schedule is its own loop), bounded by the fetcher's limits; one
+//! task for the API. All of them stop on one `CancellationToken`; the store is flushed last.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{error, info, warn};
+
+use crate::api;
+use crate::classify::{self, Classifier};
+use crate::config::Config;
+use crate::fetch::Fetcher;
+use crate::model::Item;
+use crate::pipeline::{self, Deps, PollOutcome};
+use crate::sources;
+use crate::store::{self, SledStore, Store};
+
+/// How long in-flight polls get to finish after a shutdown signal.
+pub const DRAIN_DEADLINE: Duration = Duration::from_secs(20);
+const RULES_HASH_KEY: &str = "rules_hash";
+
+/// Why the daemon could not start or had to stop.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Store(#[from] store::Error),
+    #[error(transparent)]
+    Rules(#[from] classify::rules::Error),
+    #[error(transparent)]
+    Fetch(#[from] crate::fetch::Error),
+    #[error("cannot listen on {addr}")]
+    Bind {
+        addr: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// What `run --once` did.
+#[derive(Debug, Default)]
+pub struct OnceSummary {
+    pub outcomes: Vec<PollOutcome>,
+}
+
+impl OnceSummary {
+    pub fn failed(&self) -> usize {
+        self.outcomes.iter().filter(|o| o.failed()).count()
+    }
+    pub fn new_items(&self) -> usize {
+        self.outcomes.iter().map(|o| o.written.new).sum()
+    }
+}
+
+/// Opens the store and everything a poll needs.
+pub fn prepare(config: &Config) -> Result<Deps, Error> {
+    let store: Arc<dyn Store> = Arc::new(SledStore::open(&config.data_dir)?);
+    let classifier = Arc::new(Classifier::load(config.rules_dir.as_deref())?);
+    let (files, rules, keywords, patterns) = classifier.stats();
+    info!(
+        files,
+        rules,
+        keywords,
+        patterns,
+        hash = classifier.hash(),
+        "rules loaded"
+    );
+    let fetcher = Arc::new(Fetcher::new(&config.fetch)?);
+    reclassify_if_rules_changed(config, store.as_ref(), &classifier)?;
+    Ok(Deps {
+        store,
+        fetcher,
+        classifier,
+    })
+}
+
+/// Re-tags every stored item when the rules differ from those that tagged them.
+pub fn reclassify_if_rules_changed(
+    config: &Config,
+    store: &dyn Store,
+    classifier: &Classifier,
+) -> Result<usize, store::Error> {
+    if store.meta(RULES_HASH_KEY)?.as_deref() == Some(classifier.hash()) {
+        return Ok(0);
+    }
+    let n = reclassify(config, store, classifier)?;
+    store.set_meta(RULES_HASH_KEY, classifier.hash())?;
+    store.flush()?;
+    if n > 0 {
+        info!(changed = n, "rules changed: stored items re-tagged");
+    }
+    Ok(n)
+}
+
+/// Re-tags every stored item with the given rules; returns how many changed.
+pub fn reclassify(
+    config: &Config,
+    store: &dyn Store,
+    classifier: &Classifier,
+) -> Result<usize, store::Error> {
+    let mut changed: Vec<Item> = Vec::new();
+    for mut item in store.all_items()? {
+        let spec = config.source(&item.source);
+        let classification = classifier.classify(classify::Input {
+            title: &item.title,
+            summary: &item.summary,
+            country: spec.map(|s| s.country.as_str()).unwrap_or(&item.country),
+            sector: spec.and_then(|s| s.sector),
+        });
+        if classification != item.classification {
+            item.classification = classification;
+            changed.push(item);
+        }
+    }
+    for chunk in changed.chunks(500) {
+        store.replace_items(chunk)?;
+    }
+    Ok(changed.len())
+}
+
+/// Polls every source once, concurrently within the fetcher's limits.
+pub async fn run_once(config: Arc<Config>) -> Result<OnceSummary, Error> {
+    let deps = prepare(&config)?;
+    let mut set = tokio::task::JoinSet::new();
+    for spec in config.sources.clone() {
+        let deps = deps.clone();
+        set.spawn(async move { pipeline::poll_once(&spec, &deps).await });
+    }
+    let mut summary = OnceSummary::default();
+    let mut store_error = None;
+    while let Some(joined) = set.join_next().await {
+        match joined {
+            Ok(Ok(outcome)) => summary.outcomes.push(outcome),
+            Ok(Err(e)) => store_error = Some(e),
+            Err(e) => warn!(error = %e, "poll task ended abnormally"),
+        }
+    }
+    deps.store.flush()?;
+    if let Some(e) = store_error {
+        return Err(e.into());
+    }
+    summary.outcomes.sort_by(|a, b| a.source.cmp(&b.source));
+    Ok(summary)
+}
+
+/// Binds the configured API address.
+pub async fn bind(config: &Config) -> Result<TcpListener, Error> {
+    let addr = config.api.listen;
+    TcpListener::bind(addr).await.map_err(|source| Error::Bind {
+        addr: addr.to_string(),
+        source,
+    })
+}
+
+/// Runs until `shutdown` resolves (or the store fails), then drains and flushes.
+pub async fn run(
+    config: Arc<Config>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), Error> {
+    let deps = prepare(&config)?;
+    let token = CancellationToken::new();
+    let tracker = TaskTracker::new();
+    let fatal: Arc<std::sync::Mutex<Option<store::Error>>> = Arc::default();
+
+    let listen = listener.local_addr().map_err(|source| Error::Bind {
+        addr: config.api.listen.to_string(),
+        source,
+    })?;
+    let app = api::router(api::AppState {
+        store: deps.store.clone(),
+        config: config.clone(),
+        listen,
+    });
+    let api_token = token.child_token();
+    tracker.spawn(async move {
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(api_token.cancelled_owned())
+            .await;
+        if let Err(e) = served {
+            error!(error = %e, "api server failed");
+        }
+    });
+    info!(%listen, sources = config.sources.len(), "kizashi started");
+
+    for spec in config.sources.clone() {
+        let deps = deps.clone();
+        let parent = token.clone();
+        let token = token.child_token();
+        let fatal = fatal.clone();
+        tracker.spawn(async move {
+            loop {
+                let state = match deps.store.state(&spec.id) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        record_fatal(&fatal, e, &parent);
+                        break;
+                    }
+                };
+                let wait = sources::due_in(state.as_ref(), Utc::now());
+                tokio::select! {
+                    _ = token.cancelled() => break,
+                    _ = tokio::time::sleep(wait) => {}
+                }
+                // Cancellation lands only between polls: a store write is never cut in half.
+                let poll = pipeline::poll_once(&spec, &deps);
+                tokio::select! {
+                    _ = token.cancelled() => break,
+                    result = poll => if let Err(e) = result {
+                        record_fatal(&fatal, e, &parent);
+                        break;
+                    }
+                }
+            }
+        });
+    }
+    tracker.close();
+
+    tokio::select! {
+        _ = shutdown => info!("stopping"),
+        _ = token.cancelled() => {}
+    }
+    token.cancel();
+    if tokio::time::timeout(DRAIN_DEADLINE, tracker.wait())
+        .await
+        .is_err()
+    {
+        warn!(deadline = ?DRAIN_DEADLINE, "tasks did not finish in time");
+    }
+    deps.store.flush()?;
+    let fatal = fatal.lock().unwrap_or_else(|p| p.into_inner()).take();
+    match fatal {
+        Some(e) => {
+            error!(error = %e, "store failed; stopped");
+            Err(e.into())
+        }
+        None => {
+            info!("stopped");
+            Ok(())
+        }
+    }
+}
+
+fn record_fatal(
+    slot: &std::sync::Mutex<Option<store::Error>>,
+    e: store::Error,
+    token: &CancellationToken,
+) {
+    let mut guard = slot.lock().unwrap_or_else(|p| p.into_inner());
+    guard.get_or_insert(e);
+    token.cancel();
+}

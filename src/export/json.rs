@@ -1,0 +1,75 @@
+//! The JSON export: interface.md's fields, plus `policy_country` and `reasons`.
+
+use serde::Serialize;
+
+use super::Request;
+use crate::model::{AttackType, EventType, Item, Reason, Section, Sector};
+
+#[derive(Serialize)]
+struct Document<'a> {
+    quarter: Option<String>,
+    from: String,
+    to: String,
+    generated_at: String,
+    items: Vec<ItemOut<'a>>,
+}
+
+/// One exported item; a DTO so that the stored shape can change without moving the contract.
+#[derive(Serialize)]
+pub struct ItemOut<'a> {
+    pub id: &'a str,
+    pub source: &'a str,
+    pub publisher: &'a str,
+    pub country: &'a str,
+    pub lang: &'a str,
+    pub title: &'a str,
+    pub url: &'a str,
+    pub published: Option<String>,
+    pub accessed: String,
+    pub summary: &'a str,
+    pub section: Option<Section>,
+    pub policy_country: Option<&'a str>,
+    pub sectors: &'a [Sector],
+    pub attack_types: &'a [AttackType],
+    pub event_types: &'a [EventType],
+    pub citation: String,
+    pub reasons: &'a [Reason],
+}
+
+impl<'a> ItemOut<'a> {
+    pub fn new(item: &'a Item) -> ItemOut<'a> {
+        let c = &item.classification;
+        ItemOut {
+            id: &item.id,
+            source: &item.source,
+            publisher: &item.publisher,
+            country: &item.country,
+            lang: &item.lang,
+            title: &item.title,
+            url: &item.url,
+            published: item.published.map(|p| p.to_rfc3339()),
+            accessed: item.accessed.format("%Y-%m-%d").to_string(),
+            summary: &item.summary,
+            section: c.section,
+            policy_country: c.country.as_deref(),
+            sectors: &c.sectors,
+            attack_types: &c.attack_types,
+            event_types: &c.event_types,
+            citation: item.citation(),
+            reasons: &c.reasons,
+        }
+    }
+}
+
+pub fn render(items: &[Item], request: &Request) -> Vec<u8> {
+    let doc = Document {
+        quarter: request.range.quarter.map(|q| q.to_string()),
+        from: request.range.from.format("%Y-%m-%d").to_string(),
+        to: request.range.to.format("%Y-%m-%d").to_string(),
+        generated_at: request.generated_at.to_rfc3339(),
+        items: items.iter().map(ItemOut::new).collect(),
+    };
+    let mut out = serde_json::to_vec_pretty(&doc).unwrap_or_default();
+    out.push(b'\n');
+    out
+}

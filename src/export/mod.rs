@@ -1,0 +1,136 @@
+//! A quarter's items as the report's Markdown draft, JSON or CSV (`shared/spec/interface.md`).
+//!
+//! Owns: output formats and their order. Synchronous over items already read from the store;
+//! used by the CLI and the API alike, so both give the same bytes. May import: model.
+
+mod csv_out;
+mod json;
+mod markdown;
+pub mod sources;
+
+use std::str::FromStr;
+
+use chrono::{DateTime, FixedOffset};
+
+use crate::model::{DateRange, Item, Section};
+
+/// An export format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Markdown,
+    Json,
+    Csv,
+}
+
+impl FromStr for Format {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "md" | "markdown" => Ok(Format::Markdown),
+            "json" => Ok(Format::Json),
+            "csv" => Ok(Format::Csv),
+            other => Err(format!(
+                "unknown format {other:?} (expected md, json or csv)"
+            )),
+        }
+    }
+}
+
+impl Format {
+    /// The media type an API answer carries.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Markdown => "text/markdown; charset=utf-8",
+            Format::Json => "application/json",
+            Format::Csv => "text/csv; charset=utf-8",
+        }
+    }
+}
+
+/// What to export.
+#[derive(Debug, Clone, Copy)]
+pub struct Request {
+    pub range: DateRange,
+    pub format: Format,
+    /// Include items with no section.
+    pub all: bool,
+    pub generated_at: DateTime<FixedOffset>,
+}
+
+/// Renders items (any order, any dates) as the requested export.
+pub fn render(items: Vec<Item>, request: &Request) -> Vec<u8> {
+    let items = select(items, request);
+    match request.format {
+        Format::Markdown => markdown::render(&items, request).into_bytes(),
+        Format::Json => json::render(&items, request),
+        Format::Csv => csv_out::render(&items),
+    }
+}
+
+/// The candidates of the range, ordered by section, then published time, then id.
+fn select(items: Vec<Item>, request: &Request) -> Vec<Item> {
+    let mut items: Vec<Item> = items
+        .into_iter()
+        .filter(|i| {
+            i.published_date()
+                .is_some_and(|d| request.range.contains(d))
+        })
+        .filter(|i| request.all || i.classification.section.is_some())
+        .collect();
+    // Items with no section sort last.
+    let rank = |s: Option<Section>| s.map(|s| s as u8).unwrap_or(u8::MAX);
+    items.sort_by(|a, b| {
+        rank(a.classification.section)
+            .cmp(&rank(b.classification.section))
+            .then(a.published.cmp(&b.published))
+            .then(a.id.cmp(&b.id))
+    });
+    items
+}
+
+/// The report's Japanese name of a country, for section 1's subsections.
+pub fn country_name_ja(code: &str) -> String {
+    let name = match code {
+        "US" => "米国",
+        "GB" => "英国",
+        "FR" => "フランス",
+        "DE" => "ドイツ",
+        "EU" => "欧州連合",
+        "AU" => "豪州",
+        "CA" => "カナダ",
+        "NZ" => "ニュージーランド",
+        "KR" => "韓国",
+        "CN" => "中国",
+        "TW" => "台湾",
+        "SG" => "シンガポール",
+        "IN" => "インド",
+        "NL" => "オランダ",
+        "BE" => "ベルギー",
+        "IT" => "イタリア",
+        "ES" => "スペイン",
+        "IL" => "イスラエル",
+        "UA" => "ウクライナ",
+        "RU" => "ロシア",
+        "CH" => "スイス",
+        "SE" => "スウェーデン",
+        "FI" => "フィンランド",
+        "NO" => "ノルウェー",
+        "DK" => "デンマーク",
+        "EE" => "エストニア",
+        "PL" => "ポーランド",
+        "IE" => "アイルランド",
+        "JP" => "日本",
+        other => return other.to_string(),
+    };
+    name.to_string()
+}
+
+/// Report order of section 1's countries: 米国, 英国, フランス, ドイツ, 欧州連合, 豪州, then
+/// the others by name.
+pub fn country_order(code: &str) -> (usize, String) {
+    const FIRST: [&str; 6] = ["US", "GB", "FR", "DE", "EU", "AU"];
+    match FIRST.iter().position(|c| *c == code) {
+        Some(i) => (i, String::new()),
+        None => (FIRST.len(), country_name_ja(code)),
+    }
+}

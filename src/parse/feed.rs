@@ -1,0 +1,400 @@
+//! RSS 0.9x/1.0/2.0, Atom and JSON Feed documents to [`RawItem`]s.
+//!
+//! feed-rs reads the structure. Two things it does not keep are read here in a raw pass over
+//! the same text: each timestamp's own offset (feed-rs converts to UTC, but report.md dates an
+//! item in the offset its feed states) and whether an entry had an id at all (feed-rs invents
+//! one from link and title, which changes when a title is edited).
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use quick_xml::events::Event;
+
+use super::dates::{self, FeedTime};
+use super::encoding;
+use super::text::{citable, clean_summary, clean_title, resolve_link};
+use super::{Error, MAX_ITEMS_PER_DOCUMENT, ParseContext, Parsed};
+use crate::model::RawItem;
+
+/// Parses one feed document.
+pub fn parse_feed(
+    bytes: &[u8],
+    ctx: &ParseContext<'_>,
+    now: DateTime<Utc>,
+) -> Result<Parsed, Error> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(Error::Empty);
+    }
+    let decoded = encoding::decode(bytes, ctx.http_charset, ctx.lang);
+    let text = encoding::rewrite_prolog_to_utf8(&decoded.text);
+    let text = text.trim_start();
+    if looks_like_html(text) {
+        return Err(Error::HtmlNotFeed);
+    }
+    let raw_entries = if text.starts_with('{') {
+        raw_json_entries(text)
+    } else {
+        raw_xml_entries(text)
+    };
+
+    let parser = feed_rs::parser::Builder::new()
+        .base_uri(Some(ctx.base_url.as_str()))
+        // An empty id marks "the feed gave none": we derive identity ourselves.
+        .id_generator(|_, _, _| String::new())
+        .build();
+    let feed = parser
+        .parse(text.as_bytes())
+        .map_err(|e| Error::Feed(e.to_string()))?;
+
+    // Raw entries line up with feed-rs's entries by document order; fall back to ids and
+    // links when the counts differ.
+    let aligned = raw_entries.len() == feed.entries.len();
+    let by_key: HashMap<&str, &RawEntry> = raw_entries
+        .iter()
+        .flat_map(|r| r.keys().map(move |k| (k, r)))
+        .collect();
+
+    let guid_counts = count_ids(&feed.entries);
+    let mut parsed = Parsed {
+        encoding: decoded.encoding.name(),
+        ..Parsed::default()
+    };
+    let mut identities = HashSet::new();
+
+    for (index, entry) in feed.entries.iter().enumerate() {
+        if parsed.items.len() >= MAX_ITEMS_PER_DOCUMENT {
+            parsed.skipped.push(format!(
+                "{} entries beyond the first {MAX_ITEMS_PER_DOCUMENT} ignored",
+                feed.entries.len() - index
+            ));
+            break;
+        }
+        let raw = if aligned {
+            raw_entries.get(index)
+        } else {
+            entry_keys(entry)
+                .into_iter()
+                .find_map(|k| by_key.get(k.as_str()).copied())
+        };
+        let title_text = entry.title.as_ref();
+        let title = title_text
+            .map(|t| clean_title(&t.content, t.content_type.as_str().contains("html")))
+            .unwrap_or_default();
+
+        let link = entry_link(entry, raw, ctx);
+        let guid = Some(entry.id.trim())
+            .filter(|id| !id.is_empty() && guid_counts.get(*id).copied().unwrap_or(0) < 2);
+
+        let identity = match (guid, &link) {
+            (Some(g), _) => format!("guid:{g}"),
+            (None, Some(l)) => format!("link:{l}"),
+            (None, None) => {
+                parsed
+                    .skipped
+                    .push(format!("entry {:?} has neither id nor link", title));
+                continue;
+            }
+        };
+        let Some(url) = link.as_ref().map(citable) else {
+            parsed
+                .skipped
+                .push(format!("entry {:?} has no usable link", title));
+            continue;
+        };
+        if !identities.insert(identity.clone()) {
+            // Repeated entries in one document (RDF sequences, broken CMSs) count once.
+            continue;
+        }
+
+        let published = raw
+            .and_then(|r| r.published_time())
+            .or_else(|| entry.published.or(entry.updated).map(utc_time))
+            .map(|t| dates::in_publisher_frame(t, ctx.timezone))
+            .filter(|t| dates::plausible(*t, now));
+
+        let summary_source = entry
+            .summary
+            .as_ref()
+            .map(|s| s.content.as_str())
+            .filter(|s| !s.trim().is_empty())
+            .or_else(|| entry.content.as_ref().and_then(|c| c.body.as_deref()))
+            .unwrap_or("");
+        parsed.items.push(RawItem {
+            identity,
+            title,
+            url,
+            published,
+            summary: clean_summary(summary_source),
+        });
+    }
+    Ok(parsed)
+}
+
+fn looks_like_html(text: &str) -> bool {
+    let head: String = text
+        .chars()
+        .take(512)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    let head = head.trim_start_matches(|c: char| c.is_whitespace());
+    head.starts_with("<!doctype html")
+        || head.starts_with("<html")
+        || (head.contains("<html")
+            && !head.contains("<rss")
+            && !head.contains("<feed")
+            && !head.contains("<rdf"))
+}
+
+fn utc_time(t: DateTime<Utc>) -> FeedTime {
+    FeedTime {
+        time: t.fixed_offset(),
+        zone_is_utc_or_absent: true,
+        naive: false,
+    }
+}
+
+fn count_ids(entries: &[feed_rs::model::Entry]) -> HashMap<&str, usize> {
+    let mut counts = HashMap::new();
+    for e in entries {
+        let id = e.id.trim();
+        if !id.is_empty() {
+            *counts.entry(id).or_insert(0) += 1;
+        }
+    }
+    counts
+}
+
+fn entry_keys(entry: &feed_rs::model::Entry) -> Vec<String> {
+    let mut keys = vec![entry.id.trim().to_string()];
+    keys.extend(entry.links.iter().map(|l| l.href.trim().to_string()));
+    keys.retain(|k| !k.is_empty());
+    keys
+}
+
+/// The entry's page: its alternate link, else an id that is a web address (RSS permalink
+/// GUIDs, RDF `rdf:about`).
+fn entry_link(
+    entry: &feed_rs::model::Entry,
+    raw: Option<&RawEntry>,
+    ctx: &ParseContext<'_>,
+) -> Option<url::Url> {
+    let preferred = entry
+        .links
+        .iter()
+        .find(|l| matches!(l.rel.as_deref(), None | Some("alternate")))
+        .or_else(|| entry.links.first())
+        .map(|l| l.href.as_str());
+    preferred
+        .and_then(|href| resolve_link(href, ctx.base_url))
+        .or_else(|| {
+            raw.and_then(|r| r.about.as_deref())
+                .and_then(|a| resolve_link(a, ctx.base_url))
+        })
+        .or_else(|| {
+            let id = entry.id.trim();
+            (id.starts_with("http://") || id.starts_with("https://"))
+                .then(|| resolve_link(id, ctx.base_url))
+                .flatten()
+        })
+}
+
+/// What the raw pass keeps of one entry.
+#[derive(Debug, Default)]
+struct RawEntry {
+    id: Option<String>,
+    link: Option<String>,
+    about: Option<String>,
+    /// (element local name, text) of the entry's direct children that hold times.
+    times: Vec<(String, String)>,
+}
+
+impl RawEntry {
+    fn keys(&self) -> impl Iterator<Item = &str> {
+        [
+            self.id.as_deref(),
+            self.link.as_deref(),
+            self.about.as_deref(),
+        ]
+        .into_iter()
+        .flatten()
+    }
+
+    /// The first publication time by preference: an advisory's first issue beats its
+    /// revision (JVN re-lists updated advisories with a new `dc:date` but the old `issued`).
+    fn published_time(&self) -> Option<FeedTime> {
+        const PREFERENCE: [&str; 8] = [
+            "issued",
+            "published",
+            "pubDate",
+            "date_published",
+            "date",
+            "created",
+            "updated",
+            "modified",
+        ];
+        PREFERENCE.iter().find_map(|name| {
+            self.times
+                .iter()
+                .filter(|(n, _)| n == name)
+                .find_map(|(_, text)| dates::parse_feed_time(text))
+        })
+    }
+}
+
+const TIME_ELEMENTS: [&str; 7] = [
+    "pubDate",
+    "date",
+    "published",
+    "updated",
+    "issued",
+    "modified",
+    "created",
+];
+
+/// Walks the document once with a plain reader (no namespace resolution: it cannot fail on
+/// undeclared prefixes) and records each entry's time texts, id and link.
+fn raw_xml_entries(text: &str) -> Vec<RawEntry> {
+    let mut reader = quick_xml::Reader::from_str(text);
+    reader.config_mut().check_end_names = false;
+    let mut entries = Vec::new();
+    let mut depth = 0usize;
+    let mut entry_depth: Option<usize> = None;
+    let mut current = RawEntry::default();
+    let mut capturing: Option<String> = None;
+    let mut captured = String::new();
+    loop {
+        let event = match reader.read_event() {
+            Ok(e) => e,
+            // The raw pass is best effort: feed-rs decides whether the document is readable.
+            Err(_) => break,
+        };
+        match event {
+            Event::Start(start) => {
+                depth += 1;
+                let name = local(start.name().as_ref());
+                match entry_depth {
+                    None if name == "item" || name == "entry" => {
+                        entry_depth = Some(depth);
+                        current = RawEntry::default();
+                        current.about = attribute(&start, "about");
+                    }
+                    Some(d) if depth == d + 1 => {
+                        if TIME_ELEMENTS.contains(&name.as_str())
+                            || name == "guid"
+                            || name == "id"
+                            || name == "link"
+                        {
+                            if name == "link"
+                                && let Some(href) = attribute(&start, "href")
+                            {
+                                current.link.get_or_insert(href);
+                            }
+                            capturing = Some(name);
+                            captured.clear();
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            Event::Empty(start) => {
+                if entry_depth.is_some_and(|d| depth == d) {
+                    let name = local(start.name().as_ref());
+                    if name == "link" {
+                        let rel = attribute(&start, "rel");
+                        if matches!(rel.as_deref(), None | Some("alternate"))
+                            && let Some(href) = attribute(&start, "href")
+                        {
+                            current.link.get_or_insert(href);
+                        }
+                    }
+                }
+            }
+            Event::Text(t) => {
+                if capturing.is_some() {
+                    captured.push_str(&t.xml10_content());
+                }
+            }
+            Event::CData(t) => {
+                if capturing.is_some() {
+                    captured.push_str(&t);
+                }
+            }
+            Event::GeneralRef(r) => {
+                if capturing.is_some() {
+                    if let Ok(Some(c)) = r.resolve_char_ref() {
+                        captured.push(c);
+                    } else if let Some(c) = quick_xml::escape::resolve_predefined_entity(&r) {
+                        captured.push_str(c);
+                    }
+                }
+            }
+            Event::End(_) => {
+                if let Some(name) = capturing.take() {
+                    let value = captured.trim().to_string();
+                    match name.as_str() {
+                        "guid" | "id" => {
+                            current.id.get_or_insert(value);
+                        }
+                        "link" => {
+                            if !value.is_empty() {
+                                current.link.get_or_insert(value);
+                            }
+                        }
+                        _ => current.times.push((name, value)),
+                    }
+                }
+                if entry_depth == Some(depth) {
+                    entries.push(std::mem::take(&mut current));
+                    entry_depth = None;
+                }
+                depth = depth.saturating_sub(1);
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    entries
+}
+
+fn local(name: &str) -> String {
+    match name.rsplit_once(':') {
+        Some((_, l)) => l.to_string(),
+        None => name.to_string(),
+    }
+}
+
+fn attribute(start: &quick_xml::events::BytesStart<'_>, wanted: &str) -> Option<String> {
+    start.attributes().flatten().find_map(|a| {
+        (local(a.key.as_ref()) == wanted)
+            .then(|| html_escape::decode_html_entities(&a.value).into_owned())
+    })
+}
+
+/// JSON Feed: the same facts from `items[]`.
+fn raw_json_entries(text: &str) -> Vec<RawEntry> {
+    let Ok(value) = serde_json::from_str::<serde_json::Value>(text) else {
+        return Vec::new();
+    };
+    let Some(items) = value.get("items").and_then(|v| v.as_array()) else {
+        return Vec::new();
+    };
+    items
+        .iter()
+        .map(|item| {
+            let s = |k: &str| item.get(k).and_then(|v| v.as_str()).map(str::to_string);
+            let mut times = Vec::new();
+            if let Some(t) = s("date_published") {
+                times.push(("date_published".to_string(), t));
+            }
+            if let Some(t) = s("date_modified") {
+                times.push(("modified".to_string(), t));
+            }
+            RawEntry {
+                id: s("id"),
+                link: s("url"),
+                about: None,
+                times,
+            }
+        })
+        .collect()
+}

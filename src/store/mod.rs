@@ -1,0 +1,103 @@
+//! Durable state: items, the publication-date index, per-source state.
+//!
+//! Owns: key design and every durable write. The rest of kizashi sees the [`Store`] trait, so
+//! that the crash tests can run against another engine; [`sled_store`] is the only module that
+//! imports sled. May import: model. Must not fetch, parse or classify.
+
+mod envelope;
+pub mod sled_store;
+
+use chrono::NaiveDate;
+
+use crate::model::{Item, SourceState};
+
+pub use sled_store::SledStore;
+
+/// Store failures.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Another process (usually the daemon) holds the store.
+    #[error("the store in {path} is held by another process (is the daemon running?)")]
+    Locked { path: String },
+    /// The data directory could not be created or opened.
+    #[error("cannot open the store in {path}")]
+    Open {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The engine failed.
+    #[error("store engine error")]
+    Engine(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// A stored value failed its checksum or did not decode.
+    #[error("stored value under key {key:?} is corrupt: {reason}")]
+    Corrupt { key: String, reason: String },
+    /// No such item or source.
+    #[error("not found: {0}")]
+    NotFound(String),
+}
+
+/// What one poll's write changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WriteSummary {
+    pub new: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+}
+
+/// The storage seam.
+pub trait Store: Send + Sync {
+    /// Stores one poll's items and the source's new state in one atomic batch. An item already
+    /// stored keeps its id, first-seen time and access date; it is rewritten only when its
+    /// title, link, summary, publication time or classification changed.
+    fn apply_poll(
+        &self,
+        source: &str,
+        items: &[Item],
+        state: &SourceState,
+    ) -> Result<WriteSummary, Error>;
+
+    /// Records a source's state alone (a 304, a failure).
+    fn put_state(&self, source: &str, state: &SourceState) -> Result<(), Error>;
+
+    /// A source's state, if it was ever polled.
+    fn state(&self, source: &str) -> Result<Option<SourceState>, Error>;
+
+    /// Every source's state.
+    fn states(&self) -> Result<Vec<(String, SourceState)>, Error>;
+
+    /// Items published between two dates (both included), read through the date index.
+    fn items_published_between(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<Item>, Error>;
+
+    /// One item by id.
+    fn item(&self, id: &str) -> Result<Item, Error>;
+
+    /// Every stored item, in key order.
+    fn all_items(&self) -> Result<Vec<Item>, Error>;
+
+    /// Rewrites items (reclassification) keeping their index entries right.
+    fn replace_items(&self, items: &[Item]) -> Result<(), Error>;
+
+    /// Number of stored items.
+    fn item_count(&self) -> Result<usize, Error>;
+
+    /// A small named value (the rules' hash).
+    fn meta(&self, key: &str) -> Result<Option<String>, Error>;
+
+    /// Sets a small named value.
+    fn set_meta(&self, key: &str, value: &str) -> Result<(), Error>;
+
+    /// Makes everything written so far durable against a process crash.
+    fn flush(&self) -> Result<(), Error>;
+}
+
+/// Our item key: a hash of the source id and the item's identity (GUID or canonical link),
+/// never feed-rs's invented id and never the title.
+pub fn item_key(source: &str, identity: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(source.as_bytes());
+    h.update([0]);
+    h.update(identity.as_bytes());
+    crate::model::hex(&h.finalize()[..16])
+}

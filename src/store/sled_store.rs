@@ -1,0 +1,341 @@
+//! The sled implementation of [`Store`], with the mitigations of `shared/reliability.md`:
+//! pinned 0.34.7, a bounded cache, few trees, multi-tree transactions for every poll,
+//! checksummed values, an explicit flush after each poll and before anything leaves.
+
+use std::path::Path;
+
+use chrono::NaiveDate;
+use sled::Transactional;
+use sled::transaction::{ConflictableTransactionError, TransactionError};
+
+use super::{Error, Store, WriteSummary, envelope};
+use crate::model::{Item, SourceState};
+
+/// sled's page cache; its default (1 GiB) lets RSS grow far past the daemon's budget.
+pub const CACHE_CAPACITY: u64 = 32 * 1024 * 1024;
+
+const ITEMS: &str = "items";
+const BY_DATE: &str = "by_date";
+const SOURCES: &str = "sources";
+const META: &str = "meta";
+/// Date-index prefix for items with no usable publication date.
+const UNDATED: &str = "undated";
+
+/// A sled database in a data directory.
+pub struct SledStore {
+    db: sled::Db,
+    items: sled::Tree,
+    by_date: sled::Tree,
+    sources: sled::Tree,
+    meta: sled::Tree,
+}
+
+fn engine(e: sled::Error) -> Error {
+    Error::Engine(Box::new(e))
+}
+
+impl SledStore {
+    /// Opens (creating if needed) the store in `dir`.
+    pub fn open(dir: &Path) -> Result<SledStore, Error> {
+        let path = dir.display().to_string();
+        std::fs::create_dir_all(dir).map_err(|source| Error::Open {
+            path: path.clone(),
+            source,
+        })?;
+        let db = sled::Config::new()
+            .path(dir)
+            .cache_capacity(CACHE_CAPACITY)
+            .flush_every_ms(Some(500))
+            .open()
+            .map_err(|e| match e {
+                sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
+                    Error::Locked { path: path.clone() }
+                }
+                sled::Error::Io(io) => Error::Open {
+                    path: path.clone(),
+                    source: io,
+                },
+                other => engine(other),
+            })?;
+        let tree = |name: &str| db.open_tree(name).map_err(engine);
+        Ok(SledStore {
+            items: tree(ITEMS)?,
+            by_date: tree(BY_DATE)?,
+            sources: tree(SOURCES)?,
+            meta: tree(META)?,
+            db,
+        })
+    }
+}
+
+fn date_key(item: &Item) -> Vec<u8> {
+    let prefix = match item.published_date() {
+        Some(d) => d.format("%Y%m%d").to_string(),
+        None => UNDATED.to_string(),
+    };
+    format!("{prefix}/{}", item.id).into_bytes()
+}
+
+/// Whether a re-polled item differs from the stored one in anything a reader sees.
+fn changed(old: &Item, new: &Item) -> bool {
+    old.title != new.title
+        || old.url != new.url
+        || old.summary != new.summary
+        || old.published != new.published
+        || old.classification != new.classification
+}
+
+type TxResult<T> = Result<T, ConflictableTransactionError<Error>>;
+
+fn abort(e: Error) -> ConflictableTransactionError<Error> {
+    ConflictableTransactionError::Abort(e)
+}
+
+fn tx_error(e: TransactionError<Error>) -> Error {
+    match e {
+        TransactionError::Abort(e) => e,
+        TransactionError::Storage(e) => engine(e),
+    }
+}
+
+impl Store for SledStore {
+    fn apply_poll(
+        &self,
+        source: &str,
+        items: &[Item],
+        state: &SourceState,
+    ) -> Result<WriteSummary, Error> {
+        let result = (&self.items, &self.by_date, &self.sources).transaction(
+            |(items_t, index_t, sources_t)| {
+                let mut summary = WriteSummary::default();
+                for item in items {
+                    let key = item.id.as_bytes();
+                    let previous: Option<Item> = match items_t.get(key)? {
+                        Some(bytes) => Some(envelope::open(key, &bytes).map_err(abort)?),
+                        None => None,
+                    };
+                    let to_store = match previous {
+                        None => {
+                            summary.new += 1;
+                            item.clone()
+                        }
+                        Some(old) if !changed(&old, item) => {
+                            summary.unchanged += 1;
+                            continue;
+                        }
+                        Some(old) => {
+                            summary.updated += 1;
+                            index_t.remove(date_key(&old))?;
+                            Item {
+                                accessed: old.accessed,
+                                first_seen: old.first_seen,
+                                ..item.clone()
+                            }
+                        }
+                    };
+                    items_t.insert(key, envelope::seal(&to_store))?;
+                    index_t.insert(date_key(&to_store), &[])?;
+                }
+                let mut state = state.clone();
+                // The count lives in the store: callers may hold a stale copy of the state.
+                let stored_before = match sources_t.get(source.as_bytes())? {
+                    Some(bytes) => {
+                        envelope::open::<SourceState>(source.as_bytes(), &bytes)
+                            .map_err(abort)?
+                            .items_stored
+                    }
+                    None => 0,
+                };
+                state.items_stored = stored_before + summary.new as u64;
+                sources_t.insert(source.as_bytes(), envelope::seal(&state))?;
+                TxResult::Ok(summary)
+            },
+        );
+        result.map_err(tx_error)
+    }
+
+    fn put_state(&self, source: &str, state: &SourceState) -> Result<(), Error> {
+        let mut state = state.clone();
+        if let Some(stored) = self.state(source)? {
+            state.items_stored = stored.items_stored;
+        }
+        self.sources
+            .insert(source.as_bytes(), envelope::seal(&state))
+            .map_err(engine)?;
+        Ok(())
+    }
+
+    fn state(&self, source: &str) -> Result<Option<SourceState>, Error> {
+        match self.sources.get(source.as_bytes()).map_err(engine)? {
+            Some(bytes) => Ok(Some(envelope::open(source.as_bytes(), &bytes)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn states(&self) -> Result<Vec<(String, SourceState)>, Error> {
+        self.sources
+            .iter()
+            .map(|entry| {
+                let (k, v) = entry.map_err(engine)?;
+                Ok((
+                    String::from_utf8_lossy(&k).into_owned(),
+                    envelope::open(&k, &v)?,
+                ))
+            })
+            .collect()
+    }
+
+    fn items_published_between(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<Item>, Error> {
+        let start = from.format("%Y%m%d").to_string();
+        // '/' sorts before '0': "YYYYMMDD0" is past every key of the last day.
+        let end = format!("{}0", to.format("%Y%m%d"));
+        let mut out = Vec::new();
+        for entry in self.by_date.range(start.as_bytes()..end.as_bytes()) {
+            let (k, _) = entry.map_err(engine)?;
+            let Some(id) = k.split(|b| *b == b'/').nth(1) else {
+                continue;
+            };
+            if let Some(bytes) = self.items.get(id).map_err(engine)? {
+                out.push(envelope::open(id, &bytes)?);
+            }
+        }
+        Ok(out)
+    }
+
+    fn item(&self, id: &str) -> Result<Item, Error> {
+        match self.items.get(id.as_bytes()).map_err(engine)? {
+            Some(bytes) => envelope::open(id.as_bytes(), &bytes),
+            None => Err(Error::NotFound(format!("item {id}"))),
+        }
+    }
+
+    fn all_items(&self) -> Result<Vec<Item>, Error> {
+        self.items
+            .iter()
+            .map(|entry| {
+                let (k, v) = entry.map_err(engine)?;
+                envelope::open(&k, &v)
+            })
+            .collect()
+    }
+
+    fn replace_items(&self, items: &[Item]) -> Result<(), Error> {
+        let result = (&self.items, &self.by_date).transaction(|(items_t, index_t)| {
+            for item in items {
+                let key = item.id.as_bytes();
+                if let Some(bytes) = items_t.get(key)? {
+                    let old: Item = envelope::open(key, &bytes).map_err(abort)?;
+                    index_t.remove(date_key(&old))?;
+                }
+                items_t.insert(key, envelope::seal(item))?;
+                index_t.insert(date_key(item), &[])?;
+            }
+            TxResult::Ok(())
+        });
+        result.map_err(tx_error)
+    }
+
+    fn item_count(&self) -> Result<usize, Error> {
+        Ok(self.items.len())
+    }
+
+    fn meta(&self, key: &str) -> Result<Option<String>, Error> {
+        Ok(self
+            .meta
+            .get(key.as_bytes())
+            .map_err(engine)?
+            .map(|v| String::from_utf8_lossy(&v).into_owned()))
+    }
+
+    fn set_meta(&self, key: &str, value: &str) -> Result<(), Error> {
+        self.meta
+            .insert(key.as_bytes(), value.as_bytes())
+            .map_err(engine)?;
+        Ok(())
+    }
+
+    fn flush(&self) -> Result<(), Error> {
+        self.db.flush().map_err(engine)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Classification, Section};
+    use chrono::{DateTime, Utc};
+
+    fn item(id: &str, published: &str, title: &str) -> Item {
+        Item {
+            id: id.into(),
+            source: "s".into(),
+            publisher: "P".into(),
+            country: "US".into(),
+            lang: "en".into(),
+            identity: format!("guid:{id}"),
+            title: title.into(),
+            url: format!("https://example.org/{id}"),
+            published: Some(DateTime::parse_from_rfc3339(published).unwrap()),
+            accessed: NaiveDate::from_ymd_opt(2025, 5, 14).unwrap(),
+            first_seen: Utc::now(),
+            last_changed: Utc::now(),
+            summary: String::new(),
+            classification: Classification {
+                section: Some(Section::AbroadOther),
+                ..Default::default()
+            },
+        }
+    }
+
+    #[test]
+    fn polls_insert_update_and_index_by_date() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path()).unwrap();
+        let a = item("a", "2025-03-31T23:30:00-05:00", "A");
+        let b = item("b", "2025-04-01T00:10:00+09:00", "B");
+        let s = store
+            .apply_poll("s", &[a.clone(), b.clone()], &SourceState::default())
+            .unwrap();
+        assert_eq!((s.new, s.updated, s.unchanged), (2, 0, 0));
+        let again = store
+            .apply_poll("s", &[a.clone(), b.clone()], &SourceState::default())
+            .unwrap();
+        assert_eq!((again.new, again.updated, again.unchanged), (0, 0, 2));
+        assert_eq!(store.state("s").unwrap().unwrap().items_stored, 2);
+
+        let q4 = |st: &SledStore| {
+            st.items_published_between(
+                NaiveDate::from_ymd_opt(2025, 1, 1).unwrap(),
+                NaiveDate::from_ymd_opt(2025, 3, 31).unwrap(),
+            )
+            .unwrap()
+        };
+        assert_eq!(
+            q4(&store).iter().map(|i| i.id.as_str()).collect::<Vec<_>>(),
+            ["a"]
+        );
+
+        // An edited title updates the item; its first access date stays; a moved date moves
+        // the index entry.
+        let mut edited = item("a", "2025-04-02T09:00:00+09:00", "A, corrected");
+        edited.accessed = NaiveDate::from_ymd_opt(2025, 6, 1).unwrap();
+        let s = store
+            .apply_poll("s", &[edited], &SourceState::default())
+            .unwrap();
+        assert_eq!(s.updated, 1);
+        let stored = store.item("a").unwrap();
+        assert_eq!(stored.title, "A, corrected");
+        assert_eq!(
+            stored.accessed,
+            NaiveDate::from_ymd_opt(2025, 5, 14).unwrap()
+        );
+        assert!(q4(&store).is_empty());
+        store.flush().unwrap();
+        drop(store);
+
+        let reopened = SledStore::open(dir.path()).unwrap();
+        assert_eq!(reopened.item_count().unwrap(), 2);
+        assert!(matches!(reopened.item("zz"), Err(Error::NotFound(_))));
+    }
+}
