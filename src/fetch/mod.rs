@@ -84,7 +84,7 @@ pub enum Fetched {
     /// 304: nothing changed since the validators were given.
     NotModified,
     /// A body to parse.
-    Body(Body),
+    Body(Box<Body>),
 }
 
 /// A 2xx body with what the parser needs to know about it.
@@ -208,6 +208,18 @@ impl Fetcher {
         if status == StatusCode::NOT_MODIFIED {
             return Ok(Fetched::NotModified);
         }
+        if status.is_redirection() {
+            // The redirect policy refused it (e.g. a file: URL) and the 3xx came back as is.
+            let location = response
+                .headers()
+                .get(header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            return Err(Error::Redirect(format!(
+                "HTTP {} to {location:?} not followed",
+                status.as_u16()
+            )));
+        }
         if !status.is_success() {
             let retry_after = if status == StatusCode::TOO_MANY_REQUESTS
                 || status == StatusCode::SERVICE_UNAVAILABLE
@@ -256,14 +268,14 @@ impl Fetcher {
         if buf.iter().all(u8::is_ascii_whitespace) {
             return Err(Error::Empty);
         }
-        Ok(Fetched::Body(Body {
+        Ok(Fetched::Body(Box::new(Body {
             status: status.as_u16(),
             bytes: Bytes::from(buf),
             charset,
             content_type,
             validators,
             final_url,
-        }))
+        })))
     }
 
     fn classify(&self, e: reqwest::Error) -> Error {

@@ -256,104 +256,102 @@ const TIME_ELEMENTS: [&str; 7] = [
 fn raw_xml_entries(text: &str) -> Vec<RawEntry> {
     let mut reader = quick_xml::Reader::from_str(text);
     reader.config_mut().check_end_names = false;
-    let mut entries = Vec::new();
-    let mut depth = 0usize;
-    let mut entry_depth: Option<usize> = None;
-    let mut current = RawEntry::default();
-    let mut capturing: Option<String> = None;
-    let mut captured = String::new();
-    loop {
-        let event = match reader.read_event() {
-            Ok(e) => e,
-            // The raw pass is best effort: feed-rs decides whether the document is readable.
-            Err(_) => break,
-        };
+    let mut walk = RawWalk::default();
+    // The raw pass is best effort: feed-rs decides whether the document is readable.
+    while let Ok(event) = reader.read_event() {
         match event {
-            Event::Start(start) => {
-                depth += 1;
-                let name = local(start.name().as_ref());
-                match entry_depth {
-                    None if name == "item" || name == "entry" => {
-                        entry_depth = Some(depth);
-                        current = RawEntry::default();
-                        current.about = attribute(&start, "about");
-                    }
-                    Some(d) if depth == d + 1 => {
-                        if TIME_ELEMENTS.contains(&name.as_str())
-                            || name == "guid"
-                            || name == "id"
-                            || name == "link"
-                        {
-                            if name == "link"
-                                && let Some(href) = attribute(&start, "href")
-                            {
-                                current.link.get_or_insert(href);
-                            }
-                            capturing = Some(name);
-                            captured.clear();
-                        }
-                    }
-                    _ => {}
+            Event::Start(start) => walk.start(&start),
+            Event::Empty(start) => walk.empty(&start),
+            Event::Text(t) if walk.capturing.is_some() => {
+                walk.captured.push_str(&t.xml10_content())
+            }
+            Event::CData(t) if walk.capturing.is_some() => walk.captured.push_str(&t),
+            Event::GeneralRef(r) if walk.capturing.is_some() => {
+                if let Ok(Some(c)) = r.resolve_char_ref() {
+                    walk.captured.push(c);
+                } else if let Some(c) = quick_xml::escape::resolve_predefined_entity(&r) {
+                    walk.captured.push_str(c);
                 }
             }
-            Event::Empty(start) => {
-                if entry_depth.is_some_and(|d| depth == d) {
-                    let name = local(start.name().as_ref());
-                    if name == "link" {
-                        let rel = attribute(&start, "rel");
-                        if matches!(rel.as_deref(), None | Some("alternate"))
-                            && let Some(href) = attribute(&start, "href")
-                        {
-                            current.link.get_or_insert(href);
-                        }
-                    }
-                }
-            }
-            Event::Text(t) => {
-                if capturing.is_some() {
-                    captured.push_str(&t.xml10_content());
-                }
-            }
-            Event::CData(t) => {
-                if capturing.is_some() {
-                    captured.push_str(&t);
-                }
-            }
-            Event::GeneralRef(r) => {
-                if capturing.is_some() {
-                    if let Ok(Some(c)) = r.resolve_char_ref() {
-                        captured.push(c);
-                    } else if let Some(c) = quick_xml::escape::resolve_predefined_entity(&r) {
-                        captured.push_str(c);
-                    }
-                }
-            }
-            Event::End(_) => {
-                if let Some(name) = capturing.take() {
-                    let value = captured.trim().to_string();
-                    match name.as_str() {
-                        "guid" | "id" => {
-                            current.id.get_or_insert(value);
-                        }
-                        "link" => {
-                            if !value.is_empty() {
-                                current.link.get_or_insert(value);
-                            }
-                        }
-                        _ => current.times.push((name, value)),
-                    }
-                }
-                if entry_depth == Some(depth) {
-                    entries.push(std::mem::take(&mut current));
-                    entry_depth = None;
-                }
-                depth = depth.saturating_sub(1);
-            }
+            Event::End(_) => walk.end(),
             Event::Eof => break,
             _ => {}
         }
     }
-    entries
+    walk.entries
+}
+
+#[derive(Default)]
+struct RawWalk {
+    entries: Vec<RawEntry>,
+    depth: usize,
+    entry_depth: Option<usize>,
+    current: RawEntry,
+    capturing: Option<String>,
+    captured: String,
+}
+
+impl RawWalk {
+    fn start(&mut self, start: &quick_xml::events::BytesStart<'_>) {
+        self.depth += 1;
+        let name = local(start.name().as_ref());
+        match self.entry_depth {
+            None if name == "item" || name == "entry" => {
+                self.entry_depth = Some(self.depth);
+                self.current = RawEntry {
+                    about: attribute(start, "about"),
+                    ..RawEntry::default()
+                };
+            }
+            Some(d) if self.depth == d + 1 && is_captured(&name) => {
+                if name == "link"
+                    && let Some(href) = attribute(start, "href")
+                {
+                    self.current.link.get_or_insert(href);
+                }
+                self.capturing = Some(name);
+                self.captured.clear();
+            }
+            _ => {}
+        }
+    }
+
+    /// `<link href="…"/>`: Atom's alternate link.
+    fn empty(&mut self, start: &quick_xml::events::BytesStart<'_>) {
+        let direct_child = self.entry_depth.is_some_and(|d| self.depth == d);
+        if direct_child
+            && local(start.name().as_ref()) == "link"
+            && matches!(attribute(start, "rel").as_deref(), None | Some("alternate"))
+            && let Some(href) = attribute(start, "href")
+        {
+            self.current.link.get_or_insert(href);
+        }
+    }
+
+    fn end(&mut self) {
+        if let Some(name) = self.capturing.take() {
+            let value = self.captured.trim().to_string();
+            match name.as_str() {
+                "guid" | "id" => {
+                    self.current.id.get_or_insert(value);
+                }
+                "link" if !value.is_empty() => {
+                    self.current.link.get_or_insert(value);
+                }
+                "link" => {}
+                _ => self.current.times.push((name, value)),
+            }
+        }
+        if self.entry_depth == Some(self.depth) {
+            self.entries.push(std::mem::take(&mut self.current));
+            self.entry_depth = None;
+        }
+        self.depth = self.depth.saturating_sub(1);
+    }
+}
+
+fn is_captured(name: &str) -> bool {
+    TIME_ELEMENTS.contains(&name) || matches!(name, "guid" | "id" | "link")
 }
 
 fn local(name: &str) -> String {

@@ -1,1 +1,72 @@
+//! Shared helpers: fixtures, a local fixture server, configurations pointing at it.
 
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use kizashi::config::Config;
+use kizashi::pipeline::Deps;
+
+/// A fixture's bytes.
+pub fn fixture(path: &str) -> Vec<u8> {
+    let full = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(path);
+    std::fs::read(&full).unwrap_or_else(|e| panic!("fixture {}: {e}", full.display()))
+}
+
+/// A source entry for a test configuration.
+pub struct Src<'a> {
+    pub id: &'a str,
+    pub path: &'a str,
+    pub publisher: &'a str,
+    pub country: &'a str,
+    pub lang: &'a str,
+}
+
+pub const fn src<'a>(
+    id: &'a str,
+    path: &'a str,
+    publisher: &'a str,
+    country: &'a str,
+    lang: &'a str,
+) -> Src<'a> {
+    Src {
+        id,
+        path,
+        publisher,
+        country,
+        lang,
+    }
+}
+
+/// Configuration text for sources served by `base` (e.g. wiremock's uri()).
+pub fn config_text(base: &str, data_dir: &Path, listen: &str, sources: &[Src<'_>]) -> String {
+    let mut text = format!(
+        "data_dir = {:?}\n[api]\nlisten = {listen:?}\n[defaults]\ninterval = \"1h\"\n[fetch]\ntimeout = \"2s\"\nconnect_timeout = \"2s\"\n",
+        data_dir.display().to_string()
+    );
+    for s in sources {
+        text.push_str(&format!(
+            "[[sources]]\nid = {:?}\npublisher = {:?}\ncountry = {:?}\nlang = {:?}\nurl = \"{base}{}\"\n",
+            s.id, s.publisher, s.country, s.lang, s.path
+        ));
+    }
+    text
+}
+
+/// A validated configuration for sources served by `base`.
+pub fn config(base: &str, data_dir: &Path, sources: &[Src<'_>]) -> Arc<Config> {
+    let text = config_text(base, data_dir, "127.0.0.1:0", sources);
+    Arc::new(Config::parse(&text, "test.toml").expect("test configuration is valid"))
+}
+
+/// Everything a poll needs, over a store in `config.data_dir`.
+pub fn deps(config: &Config) -> Deps {
+    kizashi::daemon::prepare(config).expect("store and rules open")
+}
+
+/// The path of the shared corpus, if this checkout has it beside it.
+pub fn shared_corpus() -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
+    p.is_dir().then_some(p)
+}

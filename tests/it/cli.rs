@@ -1,0 +1,372 @@
+//! The real binary: `run --once`, `export`, `sources`, errors, and the daemon's lifecycle.
+
+use std::path::Path;
+use std::process::Output;
+use std::time::Duration;
+
+use tokio::process::Command;
+use wiremock::matchers::path;
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::common::{Src, config_text, fixture};
+
+const BIN: &str = env!("CARGO_BIN_EXE_kizashi");
+
+async fn kizashi(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .await
+        .expect("binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+const SOURCES: [Src<'static>; 5] = [
+    Src {
+        id: "whitehouse",
+        path: "/wh.xml",
+        publisher: "The White House",
+        country: "US",
+        lang: "en",
+    },
+    Src {
+        id: "therecord",
+        path: "/therecord.xml",
+        publisher: "The Record",
+        country: "US",
+        lang: "en",
+    },
+    Src {
+        id: "security-next",
+        path: "/sn.xml",
+        publisher: "Security NEXT",
+        country: "JP",
+        lang: "ja",
+    },
+    Src {
+        id: "soumu",
+        path: "/soumu.rdf",
+        publisher: "総務省",
+        country: "JP",
+        lang: "ja",
+    },
+    Src {
+        id: "down",
+        path: "/down.xml",
+        publisher: "Down",
+        country: "US",
+        lang: "en",
+    },
+];
+
+async fn serve_fixtures() -> MockServer {
+    let server = MockServer::start().await;
+    for (p, f) in [
+        ("/wh.xml", "feeds/whitehouse.xml"),
+        ("/therecord.xml", "feeds/therecord.xml"),
+        ("/sn.xml", "feeds/securitynext.xml"),
+        ("/soumu.rdf", "feeds/soumu-sjis.rdf"),
+    ] {
+        Mock::given(path(p))
+            .respond_with(ResponseTemplate::new(200).set_body_bytes(fixture(f)))
+            .mount(&server)
+            .await;
+    }
+    Mock::given(path("/down.xml"))
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&server)
+        .await;
+    server
+}
+
+fn write_config(dir: &Path, base: &str, listen: &str) -> String {
+    let file = dir.join("kizashi.toml");
+    std::fs::write(
+        &file,
+        config_text(base, &dir.join("data"), listen, &SOURCES),
+    )
+    .unwrap();
+    file.display().to_string()
+}
+
+#[tokio::test]
+async fn run_once_then_export_every_format() {
+    let server = serve_fixtures().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &server.uri(), "127.0.0.1:0");
+
+    let run = kizashi(&["run", "--once", "--config", &config]).await;
+    assert!(
+        run.status.success(),
+        "run --once exits 0 although one source failed: {}",
+        text(&run.stderr)
+    );
+
+    let json = kizashi(&[
+        "export",
+        "--quarter",
+        "FY2024Q4",
+        "--format",
+        "json",
+        "--all",
+        "--config",
+        &config,
+    ])
+    .await;
+    assert!(json.status.success(), "{}", text(&json.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let items = doc["items"].as_array().unwrap();
+    let titles: Vec<&str> = items.iter().map(|i| i["title"].as_str().unwrap()).collect();
+    assert!(
+        titles.iter().any(|t| t.starts_with("White House Launches")),
+        "{titles:?}"
+    );
+    assert!(
+        titles.contains(&"電気通信事業者における通信障害の発生について"),
+        "Shift_JIS decoded: {titles:?}"
+    );
+    assert!(titles.contains(&"市役所サーバに不正アクセス、住民の個人情報が流出 - 約1.2万件"));
+    assert!(
+        !titles
+            .iter()
+            .any(|t| t.starts_with("Statement from the National Security Advisor")),
+        "2024-12-31 in New York"
+    );
+    assert!(
+        !titles.iter().any(|t| t.starts_with("委託先でランサム被害")),
+        "2025-04-01 in Tokyo"
+    );
+    let hospital = items
+        .iter()
+        .find(|i| i["title"].as_str().unwrap().starts_with("Ohio hospital"))
+        .unwrap();
+    assert_eq!(
+        hospital["citation"].as_str().unwrap().split('「').next(),
+        Some("The Record")
+    );
+    assert!(hospital["citation"].as_str().unwrap().contains("(2025/1/29)」、https://therecord.media/ohio-hospital-system-ransomware-ambulance-diversion("));
+
+    let to_file = dir.path().join("q.md");
+    let md = kizashi(&[
+        "export",
+        "--quarter",
+        "FY2024Q4",
+        "--out",
+        to_file.to_str().unwrap(),
+        "--config",
+        &config,
+    ])
+    .await;
+    assert!(md.status.success(), "{}", text(&md.stderr));
+    let md = std::fs::read_to_string(&to_file).unwrap();
+    assert!(md.starts_with("# サイバーセキュリティを取り巻く情勢（2024年度第4四半期）"));
+    assert!(md.contains("## 3. 国内におけるサイバーセキュリティをめぐる情勢"));
+
+    let csv = kizashi(&[
+        "export",
+        "--from",
+        "2025-01-01",
+        "--to",
+        "2025-03-31",
+        "--format",
+        "csv",
+        "--config",
+        &config,
+    ])
+    .await;
+    assert!(csv.status.success());
+    assert!(csv.stdout.starts_with("\u{feff}id,".as_bytes()));
+
+    let sources = kizashi(&["sources", "--config", &config]).await;
+    let listing = text(&sources.stdout);
+    assert!(sources.status.success());
+    let down = listing.lines().find(|l| l.starts_with("down ")).unwrap();
+    assert!(down.contains("503"), "{listing}");
+    let wh = listing
+        .lines()
+        .find(|l| l.starts_with("whitehouse "))
+        .unwrap();
+    assert!(wh.contains(" 200 ") && wh.contains(" 5 "), "{listing}");
+}
+
+#[tokio::test]
+async fn bad_arguments_give_one_line_and_exit_2() {
+    for args in [
+        vec!["export", "--quarter", "FY2024Q9"],
+        vec!["export", "--quarter", "FY2024Q4", "--format", "pdf"],
+        vec!["export"],
+        vec!["frobnicate"],
+        vec!["export", "--from", "2025-13-01", "--to", "2025-03-31"],
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut full = args.clone();
+        let data = dir.path().display().to_string();
+        full.extend(["--data-dir", &data]);
+        let out = kizashi(&full).await;
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        let stderr = text(&out.stderr);
+        assert_eq!(stderr.trim().lines().count(), 1, "{args:?}: {stderr}");
+    }
+}
+
+#[tokio::test]
+async fn configuration_errors_name_file_key_and_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad.toml");
+    std::fs::write(
+        &file,
+        "[defaults]\ninterval = \"often\"\ncolour = 1\n[[sources]]\nid = \"x\"\n",
+    )
+    .unwrap();
+    let out = kizashi(&["run", "--once", "--config", file.to_str().unwrap()]).await;
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    let name = file.display().to_string();
+    assert!(
+        stderr.contains(&format!(
+            "{name}: defaults.interval: invalid duration \"often\""
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("{name}: defaults.colour: unknown key")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("sources[0] (id \"x\").publisher: missing"),
+        "{stderr}"
+    );
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn without_generated_at(bytes: &[u8]) -> serde_json::Value {
+    let mut v: serde_json::Value = serde_json::from_slice(bytes).unwrap();
+    v.as_object_mut().unwrap().remove("generated_at");
+    v
+}
+
+#[tokio::test]
+async fn export_while_the_daemon_runs_matches_export_after_it_stops() {
+    let server = serve_fixtures().await;
+    let dir = tempfile::tempdir().unwrap();
+    let listen = format!("127.0.0.1:{}", free_port());
+    let config = write_config(dir.path(), &server.uri(), &listen);
+    let mut daemon = Command::new(BIN)
+        .args(["run", "--config", &config])
+        .env("RUST_LOG", "warn")
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    // Wait until every reachable source has been stored.
+    let client = reqwest::Client::new();
+    let mut ready = false;
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if let Ok(r) = client
+            .get(format!("http://{listen}/api/sources?format=json"))
+            .send()
+            .await
+            && let Ok(body) = r.bytes().await
+            && let Ok(rows) = serde_json::from_slice::<Vec<serde_json::Value>>(&body)
+            && rows
+                .iter()
+                .filter(|r| r["last_status"].as_str() == Some("200"))
+                .count()
+                == 4
+        {
+            ready = true;
+            break;
+        }
+    }
+    assert!(ready, "the daemon polled its sources");
+    let args = [
+        "export",
+        "--quarter",
+        "FY2024Q4",
+        "--format",
+        "json",
+        "--all",
+        "--config",
+        &config,
+    ];
+    let during = kizashi(&args).await;
+    assert!(
+        during.status.success(),
+        "export through the API: {}",
+        text(&during.stderr)
+    );
+    let sources_during = kizashi(&["sources", "--config", &config]).await;
+    assert!(sources_during.status.success());
+
+    // A host name that is not ours is refused (DNS rebinding).
+    let rebound = client
+        .get(format!("http://{listen}/api/sources"))
+        .header("Host", "attacker.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rebound.status().as_u16(), 421);
+
+    let pid = daemon.id().unwrap().to_string();
+    let kill = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let status = tokio::time::timeout(Duration::from_secs(25), daemon.wait())
+        .await
+        .expect("stops in time")
+        .unwrap();
+    assert!(status.success(), "clean exit on SIGTERM: {status:?}");
+
+    let after = kizashi(&args).await;
+    assert!(after.status.success(), "{}", text(&after.stderr));
+    assert_eq!(
+        without_generated_at(&during.stdout),
+        without_generated_at(&after.stdout)
+    );
+    assert!(
+        !without_generated_at(&after.stdout)["items"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn builtin_configuration_and_rules_check() {
+    let out = kizashi(&["config", "check"]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("soumu"));
+    let rules = kizashi(&["rules", "check"]).await;
+    assert!(rules.status.success(), "{}", text(&rules.stderr));
+    let bad_dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        bad_dir.path().join("x.toml"),
+        "vocabulary = \"sector\"\n[[rules]]\nid = \"a\"\ntag = \"moon\"\nkeywords = [\"x\"]\n",
+    )
+    .unwrap();
+    let bad = kizashi(&["rules", "check", bad_dir.path().to_str().unwrap()]).await;
+    assert!(!bad.status.success());
+    assert!(
+        text(&bad.stderr).contains("x.toml: rule \"a\": tag \"moon\""),
+        "{}",
+        text(&bad.stderr)
+    );
+}
