@@ -597,9 +597,6 @@ impl Validator<'_> {
         let timezone = self.parsed::<chrono_tz::Tz>(t, path, "timezone");
         let allow_private = self.get::<bool>(t, path, "allow_private").unwrap_or(false);
         let html = self.html(t, path);
-        if kind == Some(SourceKind::Html) && html.is_none() && !t.contains_key("html") {
-            // Selectors may be left out: the listing is then found by itself (HTML support).
-        }
         let country = country?;
         let zone = timezone
             .or(default_zone)
@@ -868,6 +865,15 @@ max_age = "3d"
         assert_eq!(config.sources[0].timezone, chrono_tz::Asia::Tokyo);
         assert_eq!(config.alerts.len(), 1);
         assert_eq!(config.warnings.len(), 2, "{:?}", config.warnings);
+    }
+
+    #[test]
+    fn shipped_example_configuration_is_valid() {
+        let text = include_str!("../systemd/kizashi.example.toml");
+        let config =
+            Config::parse(text, "systemd/kizashi.example.toml").expect("example validates");
+        assert_eq!(config.sources.len(), 5);
+        assert_eq!(config.fetch.max_body, DEFAULT_MAX_BODY);
     }
 
     #[test]

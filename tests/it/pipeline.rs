@@ -379,3 +379,60 @@ async fn requests_name_kizashi_and_accept_compression() {
         .to_string();
     assert!(enc.contains("gzip") && enc.contains("br"), "{enc}");
 }
+
+#[tokio::test]
+async fn gzip_bodies_are_decompressed() {
+    use std::io::Write;
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(&fixture("feeds/therecord.xml")).unwrap();
+    let gz = enc.finish().unwrap();
+    let server = MockServer::start().await;
+    Mock::given(path("/gz"))
+        .respond_with(rss(gz).insert_header("Content-Encoding", "gzip"))
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(
+        &server.uri(),
+        dir.path(),
+        &[src("gz", "/gz", "X", "US", "en")],
+    );
+    let deps = deps(&cfg);
+    let outcome = poll_once(&cfg.sources[0], &deps).await.unwrap();
+    assert_eq!((outcome.status.as_str(), outcome.written.new), ("200", 6));
+}
+
+#[tokio::test]
+async fn a_gzip_bomb_is_stopped_at_the_cap() {
+    use std::io::Write;
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    let zeros = vec![b' '; 1024 * 1024];
+    enc.write_all(b"<?xml version=\"1.0\"?><rss version=\"2.0\"><channel>")
+        .unwrap();
+    for _ in 0..32 {
+        enc.write_all(&zeros).unwrap();
+    }
+    let gz = enc.finish().unwrap();
+    assert!(
+        gz.len() < 1024 * 1024,
+        "compressed bomb is small: {}",
+        gz.len()
+    );
+    let server = MockServer::start().await;
+    Mock::given(path("/bomb"))
+        .respond_with(rss(gz).insert_header("Content-Encoding", "gzip"))
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(
+        &server.uri(),
+        dir.path(),
+        &[src("bomb", "/bomb", "X", "US", "en")],
+    );
+    let deps = deps(&cfg);
+    let outcome = poll_once(&cfg.sources[0], &deps).await.unwrap();
+    assert_eq!(
+        outcome.status, "too-large",
+        "32 MiB decoded exceeds the 15 MiB cap"
+    );
+}
