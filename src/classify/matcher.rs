@@ -26,8 +26,9 @@ pub struct RuleSet {
     pub rules: Vec<Rule>,
     keywords: AhoCorasick,
     keyword_text: Vec<String>,
-    /// Whether a keyword is all ASCII letters/digits: such keywords match whole words only.
-    keyword_is_word: Vec<bool>,
+    /// Whether a keyword starts / ends with an ASCII letter or digit: such ends must sit on a
+    /// word boundary ("eau" does not match "beautiful", "city council" not "electricity council").
+    keyword_bounds: Vec<(bool, bool)>,
     keyword_uses: Vec<Vec<Use>>,
     patterns: RegexSet,
     pattern_regexes: Vec<Regex>,
@@ -97,15 +98,19 @@ impl RuleSet {
             .map(|p| Regex::new(p).map_err(|e| format!("pattern {p:?}: {e}")))
             .collect::<Result<Vec<_>, _>>()?;
         let patterns = RegexSet::new(&patterns).map_err(|e| format!("pattern set: {e}"))?;
-        let keyword_is_word = keyword_text
+        let keyword_bounds = keyword_text
             .iter()
-            .map(|k| k.bytes().all(|b| b.is_ascii_alphanumeric()))
+            .map(|k| {
+                let bytes = k.as_bytes();
+                let edge = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_alphanumeric());
+                (edge(bytes.first()), edge(bytes.last()))
+            })
             .collect();
         Ok(RuleSet {
             rules,
             keywords,
             keyword_text,
-            keyword_is_word,
+            keyword_bounds,
             keyword_uses,
             patterns,
             pattern_regexes,
@@ -158,14 +163,13 @@ impl RuleSet {
         let bytes = text.as_bytes();
         for m in self.keywords.find_overlapping_iter(text) {
             let k = m.pattern().as_usize();
-            if self.keyword_is_word[k] {
-                let before = m.start().checked_sub(1).map(|i| bytes[i]);
-                let after = bytes.get(m.end()).copied();
-                if before.is_some_and(|b| b.is_ascii_alphanumeric())
-                    || after.is_some_and(|b| b.is_ascii_alphanumeric())
-                {
-                    continue;
-                }
+            let (bounded_start, bounded_end) = self.keyword_bounds[k];
+            let before = m.start().checked_sub(1).map(|i| bytes[i]);
+            let after = bytes.get(m.end()).copied();
+            if (bounded_start && before.is_some_and(|b| b.is_ascii_alphanumeric()))
+                || (bounded_end && after.is_some_and(|b| b.is_ascii_alphanumeric()))
+            {
+                continue;
             }
             for u in &self.keyword_uses[k] {
                 if u.unless {
@@ -207,7 +211,7 @@ vocabulary = "sector"
 [[rules]]
 id = "water"
 tag = "water"
-keywords = ["eau potable", "水道", "water utility", "eau"]
+keywords = ["eau potable", "水道", "water utility", "eau", "city utility"]
 [[rules]]
 id = "med"
 tag = "medical"

@@ -221,13 +221,26 @@ impl Classifier {
         };
 
         if kind == "policy" {
-            let country = title_foreign
-                .or(any_foreign)
-                .filter(|_| !domestic || !publisher_jp);
-            let country = match country {
-                Some(c) => c,
-                None if !publisher_jp => input.country.to_string(),
-                None => return decided(c, None, "Japanese policy is not a section of the report"),
+            // Whose policy: the publisher's own country unless the title names another one
+            // (a news site reporting a foreign government's strategy).
+            let title_places: Vec<&str> = places
+                .iter()
+                .map(|(tag, _, _)| tag.as_str())
+                .filter(|tag| *tag != "JP" && in_title(Vocabulary::Place, tag))
+                .collect();
+            let country = if !publisher_jp
+                && (title_places.is_empty() || title_places.contains(&input.country))
+            {
+                Some(input.country.to_string())
+            } else if let Some(first) = title_places.first() {
+                Some(first.to_string())
+            } else if !domestic {
+                any_foreign
+            } else {
+                None
+            };
+            let Some(country) = country else {
+                return decided(c, None, "Japanese policy is not a section of the report");
             };
             c.country = Some(country.clone());
             return decided(

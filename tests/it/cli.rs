@@ -150,6 +150,27 @@ async fn run_once_then_export_every_format() {
     );
     assert!(hospital["citation"].as_str().unwrap().contains("(2025/1/29)」、https://therecord.media/ohio-hospital-system-ransomware-ambulance-diversion("));
 
+    // The first cut of the rules places these where the report's editors would.
+    let section_of = |start: &str| {
+        items
+            .iter()
+            .find(|i| i["title"].as_str().unwrap().starts_with(start))
+            .map(|i| i["section"].clone())
+            .unwrap()
+    };
+    assert_eq!(section_of("Ohio hospital"), "2.1");
+    assert_eq!(section_of("White House Launches"), "1");
+    assert_eq!(section_of("病院でランサムウェア被害"), "3.1");
+    assert_eq!(
+        section_of("Ransomware attack halts container terminal"),
+        "3.1"
+    );
+    assert!(
+        section_of("電気通信事業者における通信障害")
+            .as_str()
+            .is_some_and(|s| s.starts_with('3'))
+    );
+
     let to_file = dir.path().join("q.md");
     let md = kizashi(&[
         "export",

@@ -436,3 +436,46 @@ async fn a_gzip_bomb_is_stopped_at_the_cap() {
         "32 MiB decoded exceeds the 15 MiB cap"
     );
 }
+
+/// Records when each request arrived.
+struct Arrivals(
+    std::sync::Arc<std::sync::Mutex<Vec<std::time::Instant>>>,
+    Vec<u8>,
+);
+
+impl wiremock::Respond for Arrivals {
+    fn respond(&self, _: &wiremock::Request) -> ResponseTemplate {
+        self.0.lock().unwrap().push(std::time::Instant::now());
+        rss(self.1.clone()).set_delay(Duration::from_millis(300))
+    }
+}
+
+#[tokio::test]
+async fn one_host_sees_one_request_at_a_time() {
+    let server = MockServer::start().await;
+    let arrivals = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    Mock::given(method("GET"))
+        .respond_with(Arrivals(arrivals.clone(), fixture("feeds/therecord.xml")))
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let sources = [
+        src("a", "/a", "X", "US", "en"),
+        src("b", "/b", "X", "US", "en"),
+        src("c", "/c", "X", "US", "en"),
+    ];
+    let cfg = config(&server.uri(), dir.path(), &sources);
+    let summary = kizashi::daemon::run_once(cfg).await.unwrap();
+    assert_eq!(summary.failed(), 0);
+    let mut times = arrivals.lock().unwrap().clone();
+    times.sort();
+    assert_eq!(times.len(), 3);
+    for pair in times.windows(2) {
+        // Each answer takes 300 ms; a second request to the host waits for the first.
+        assert!(
+            pair[1] - pair[0] >= Duration::from_millis(290),
+            "{:?}",
+            pair[1] - pair[0]
+        );
+    }
+}
