@@ -355,6 +355,7 @@ fn classify_file(
                 url: text("url"),
                 published: None,
                 summary: text("summary"),
+                publisher: None,
             }]
         }
         _ => {
@@ -425,5 +426,6 @@ fn adhoc_spec(country: &str) -> Result<SourceSpec> {
         publisher_kind: None,
         allow_private: false,
         html: None,
+        detail: false,
     })
 }

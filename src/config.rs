@@ -500,6 +500,7 @@ impl Validator<'_> {
                 "publisher_kind",
                 "timezone",
                 "allow_private",
+                "detail",
                 "html",
             ],
         );
@@ -596,6 +597,7 @@ impl Validator<'_> {
         };
         let timezone = self.parsed::<chrono_tz::Tz>(t, path, "timezone");
         let allow_private = self.get::<bool>(t, path, "allow_private").unwrap_or(false);
+        let detail = self.get::<bool>(t, path, "detail").unwrap_or(false);
         let html = self.html(t, path);
         let country = country?;
         let zone = timezone
@@ -614,18 +616,20 @@ impl Validator<'_> {
             timezone: zone,
             allow_private,
             html,
+            detail,
         })
     }
 
     fn html(&mut self, t: &Table, path: &str) -> Option<HtmlSelectors> {
         let h = self.table(t, path, "html")?;
         let hp = join(path, "html");
-        self.unknown_keys(h, &hp, &["item", "title", "link", "date"]);
+        self.unknown_keys(h, &hp, &["item", "title", "link", "date", "publisher"]);
         Some(HtmlSelectors {
             item: self.get(h, &hp, "item"),
             title: self.get(h, &hp, "title"),
             link: self.get(h, &hp, "link"),
             date: self.get(h, &hp, "date"),
+            publisher: self.get(h, &hp, "publisher"),
         })
     }
 

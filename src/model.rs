@@ -44,6 +44,8 @@ pub struct HtmlSelectors {
     pub title: Option<String>,
     pub link: Option<String>,
     pub date: Option<String>,
+    /// Per-item publisher (an aggregator listing every ministry's pages).
+    pub publisher: Option<String>,
 }
 
 /// One configured source, validated.
@@ -63,6 +65,8 @@ pub struct SourceSpec {
     pub timezone: chrono_tz::Tz,
     pub allow_private: bool,
     pub html: Option<HtmlSelectors>,
+    /// Fetch each new item's own page once for its summary and a better date.
+    pub detail: bool,
 }
 
 /// An item as a parser found it, before classification and storage.
@@ -79,6 +83,8 @@ pub struct RawItem {
     pub published: Option<DateTime<FixedOffset>>,
     /// Plain text, HTML stripped.
     pub summary: String,
+    /// The item's own publisher where a listing names one per item (an aggregator).
+    pub publisher: Option<String>,
 }
 
 /// A report section (report.md, "Sections").

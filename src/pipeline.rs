@@ -76,12 +76,6 @@ async fn poll_inner(spec: &SourceSpec, deps: &Deps) -> Result<PollOutcome, store
     let now = Utc::now();
     state.last_poll = Some(now);
 
-    if spec.kind == SourceKind::Html {
-        let error = "kind = \"html\": HTML listing sources are not supported by this version yet"
-            .to_string();
-        return record_failure(spec, deps, state, now, "unsupported", error, None);
-    }
-
     let validators = Validators {
         etag: state.etag.clone(),
         last_modified: state.last_modified.clone(),
@@ -114,29 +108,40 @@ async fn poll_inner(spec: &SourceSpec, deps: &Deps) -> Result<PollOutcome, store
     };
 
     let status = body.status.to_string();
-    let parsed = match parse_and_classify(spec, &body, deps.classifier.clone(), now).await {
+    let parsed = match read_body(spec, &body, now).await {
         Ok(p) => p,
         Err(e) => return record_failure(spec, deps, state, now, "parse-error", e, None),
     };
-    for item in &parsed.items {
+    let raws = with_details(spec, deps, parsed.items, now).await;
+    let items: Vec<Item> = raws
+        .into_iter()
+        .map(|raw| to_item(spec, raw, &deps.classifier, now))
+        .collect();
+    for item in &items {
         trace!(id = %item.id, title = %item.title, section = ?item.classification.section, "item");
     }
+    // Items dropped for a reason the source's owner should hear of are reported against
+    // the source, while the rest are stored.
+    let problem = (!parsed.problems.is_empty()).then(|| parsed.problems.join("; "));
 
     state.etag = body.validators.etag;
     state.last_modified = body.validators.last_modified;
     state.last_status = Some(status.clone());
-    state.last_error = None;
+    state.last_error = problem.clone();
     state.last_success = Some(now);
     state.consecutive_failures = 0;
     let next = sources::after(now, sources::jittered(spec.interval));
     state.next_poll = Some(next);
-    let written = deps.store.apply_poll(&spec.id, &parsed.items, &state)?;
+    let written = deps.store.apply_poll(&spec.id, &items, &state)?;
     deps.store.flush()?;
+    if let Some(p) = &problem {
+        warn!(problem = %p, "items dropped");
+    }
     Ok(PollOutcome {
         source: spec.id.clone(),
         status,
         written,
-        skipped: parsed.skipped,
+        skipped: parsed.skipped.len() + parsed.problems.len(),
         error: None,
         next_poll: next,
     })
@@ -169,19 +174,13 @@ fn record_failure(
     })
 }
 
-struct Classified {
-    items: Vec<Item>,
-    skipped: usize,
-}
-
-/// Parsing and classifying are CPU work on untrusted input: off the async workers, and a
-/// panic in a parser becomes this source's error instead of the daemon's end.
-async fn parse_and_classify(
+/// Parsing is CPU work on untrusted input: off the async workers, and a panic in a parser
+/// becomes this source's error instead of the daemon's end.
+async fn read_body(
     spec: &SourceSpec,
     body: &fetch::Body,
-    classifier: Arc<Classifier>,
     now: DateTime<Utc>,
-) -> Result<Classified, String> {
+) -> Result<parse::Parsed, String> {
     let spec = spec.clone();
     let bytes = body.bytes.clone();
     let charset = body.charset.clone();
@@ -194,16 +193,7 @@ async fn parse_and_classify(
                 http_charset: charset.as_deref(),
                 lang: &spec.lang,
             };
-            let parsed = parse::feed::parse_feed(&bytes, &ctx, now).map_err(|e| e.to_string())?;
-            let items = parsed
-                .items
-                .into_iter()
-                .map(|raw| to_item(&spec, raw, &classifier, now))
-                .collect();
-            Ok::<_, String>(Classified {
-                items,
-                skipped: parsed.skipped.len(),
-            })
+            parse_document(&spec, &bytes, &ctx, now).map_err(|e| e.to_string())
         }))
     });
     match task.await {
@@ -211,6 +201,84 @@ async fn parse_and_classify(
         Ok(Err(_panic)) => Err("the parser panicked on this document".into()),
         Err(e) => Err(format!("parse task failed: {e}")),
     }
+}
+
+/// The parser for the source's kind.
+pub fn parse_document(
+    spec: &SourceSpec,
+    bytes: &[u8],
+    ctx: &ParseContext<'_>,
+    now: DateTime<Utc>,
+) -> Result<parse::Parsed, parse::Error> {
+    match spec.kind {
+        SourceKind::Feed => parse::feed::parse_feed(bytes, ctx, now),
+        SourceKind::Html => parse::html::parse_listing(bytes, ctx, spec.html.as_ref()),
+    }
+}
+
+/// Most item pages fetched in one poll: a first poll of a long listing must not become a crawl.
+pub const MAX_DETAIL_FETCHES: usize = 20;
+
+/// For sources with `detail = true`: each item not stored yet gets its own page read once,
+/// for a summary (and a precise time on the listing's date), through the same fetcher and so
+/// the same per-host limit.
+async fn with_details(
+    spec: &SourceSpec,
+    deps: &Deps,
+    items: Vec<RawItem>,
+    now: DateTime<Utc>,
+) -> Vec<RawItem> {
+    if !spec.detail {
+        return items;
+    }
+    let mut fetched = 0;
+    let mut out = Vec::with_capacity(items.len());
+    for mut raw in items {
+        let known = deps
+            .store
+            .item(&store::item_key(&spec.id, &raw.identity))
+            .is_ok();
+        let Ok(url) = url::Url::parse(&raw.url) else {
+            out.push(raw);
+            continue;
+        };
+        if known
+            || fetched >= MAX_DETAIL_FETCHES
+            || url.path().to_ascii_lowercase().ends_with(".pdf")
+        {
+            out.push(raw);
+            continue;
+        }
+        fetched += 1;
+        match deps.fetcher.fetch(&url, &Validators::default()).await {
+            Ok(Fetched::Body(body)) => {
+                let ctx = ParseContext {
+                    base_url: &body.final_url,
+                    timezone: spec.timezone,
+                    http_charset: body.charset.as_deref(),
+                    lang: &spec.lang,
+                };
+                let detail = parse::html::detail(&body.bytes, &ctx);
+                if raw.summary.is_empty() {
+                    raw.summary = detail.summary;
+                }
+                let same_day = |t: &chrono::DateTime<chrono::FixedOffset>| {
+                    raw.published
+                        .is_some_and(|p| p.date_naive() == t.date_naive())
+                };
+                if let Some(t) = detail
+                    .published
+                    .filter(|t| same_day(t) || raw.published.is_none())
+                {
+                    raw.published = Some(t).filter(|t| parse::dates::plausible(*t, now));
+                }
+            }
+            Ok(Fetched::NotModified) => {}
+            Err(e) => debug!(url = %url, error = %e, "item page not read"),
+        }
+        out.push(raw);
+    }
+    out
 }
 
 /// A parsed item classified and given its key, access date and citation fields.
@@ -229,7 +297,10 @@ pub fn to_item(
     Item {
         id: store::item_key(&spec.id, &raw.identity),
         source: spec.id.clone(),
-        publisher: spec.publisher.clone(),
+        publisher: raw
+            .publisher
+            .clone()
+            .unwrap_or_else(|| spec.publisher.clone()),
         country: spec.country.clone(),
         lang: spec.lang.clone(),
         identity: raw.identity,

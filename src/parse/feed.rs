@@ -125,6 +125,7 @@ pub fn parse_feed(
             url,
             published,
             summary: clean_summary(summary_source),
+            publisher: None,
         });
     }
     Ok(parsed)

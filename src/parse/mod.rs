@@ -8,7 +8,9 @@
 pub mod dates;
 pub mod encoding;
 pub mod feed;
+pub mod html;
 pub mod text;
+pub mod textdate;
 
 use crate::model::RawItem;
 
@@ -41,6 +43,9 @@ pub enum Error {
     /// feed-rs rejected the document.
     #[error("feed could not be parsed: {0}")]
     Feed(String),
+    /// An HTML listing yielded nothing usable.
+    #[error("HTML listing: {0}")]
+    Html(String),
 }
 
 /// What one document yielded.
@@ -49,6 +54,9 @@ pub struct Parsed {
     pub items: Vec<RawItem>,
     /// Entries dropped, each with why (no link, over the item limit …).
     pub skipped: Vec<String>,
+    /// Entries dropped for a reason the source's owner should hear of (a date that cannot be
+    /// read): recorded against the source.
+    pub problems: Vec<String>,
     /// The encoding the bytes were read in.
     pub encoding: &'static str,
 }

@@ -42,21 +42,18 @@ impl SledStore {
             path: path.clone(),
             source,
         })?;
-        let db = sled::Config::new()
-            .path(dir)
-            .cache_capacity(CACHE_CAPACITY)
-            .flush_every_ms(Some(500))
-            .open()
-            .map_err(|e| match e {
-                sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
-                    Error::Locked { path: path.clone() }
+        // sled's flusher thread holds the file lock for a moment after the last handle of a
+        // closed store is dropped; a reopen in the same process waits that moment out.
+        let mut attempt = 0;
+        let db = loop {
+            match open_db(dir, &path) {
+                Err(Error::Locked { .. }) if attempt < LOCK_RETRIES => {
+                    attempt += 1;
+                    std::thread::sleep(LOCK_RETRY_PAUSE);
                 }
-                sled::Error::Io(io) => Error::Open {
-                    path: path.clone(),
-                    source: io,
-                },
-                other => engine(other),
-            })?;
+                other => break other?,
+            }
+        };
         let tree = |name: &str| db.open_tree(name).map_err(engine);
         Ok(SledStore {
             items: tree(ITEMS)?,
@@ -66,6 +63,30 @@ impl SledStore {
             db,
         })
     }
+}
+
+/// How often, and how far apart, a held lock is tried again before it counts as held.
+const LOCK_RETRIES: u32 = 10;
+const LOCK_RETRY_PAUSE: std::time::Duration = std::time::Duration::from_millis(50);
+
+fn open_db(dir: &Path, path: &str) -> Result<sled::Db, Error> {
+    sled::Config::new()
+        .path(dir)
+        .cache_capacity(CACHE_CAPACITY)
+        .flush_every_ms(Some(500))
+        .open()
+        .map_err(|e| match e {
+            sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
+                Error::Locked {
+                    path: path.to_string(),
+                }
+            }
+            sled::Error::Io(io) => Error::Open {
+                path: path.to_string(),
+                source: io,
+            },
+            other => engine(other),
+        })
 }
 
 fn date_key(item: &Item) -> Vec<u8> {
