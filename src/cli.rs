@@ -43,6 +43,9 @@ pub enum Command {
         /// JSON instead of a table.
         #[arg(long)]
         json: bool,
+        /// Fetch this source once and show what it would extract, storing nothing.
+        #[arg(long, value_name = "ID")]
+        test: Option<String>,
     },
     /// Classify a feed document (or an item as JSON) offline and show why.
     Classify {

@@ -64,7 +64,8 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
                 Command::Run { once: true } => run_once(config).await,
                 Command::Run { once: false } => run(config).await,
                 Command::Export(args) => export_cmd(&config, args).await,
-                Command::Sources { json } => sources_cmd(&config, *json).await,
+                Command::Sources { test: Some(id), .. } => test_source(&config, id).await,
+                Command::Sources { json, test: None } => sources_cmd(&config, *json).await,
                 Command::Reclassify => reclassify_cmd(&config),
                 Command::Config {
                     command: ConfigCommand::Check,
@@ -273,6 +274,57 @@ fn write_output(out: Option<&Path>, bytes: &[u8]) -> Result<()> {
     }
 }
 
+/// Fetches one source and prints what a poll would store, without storing it: for getting a
+/// listing's selectors right before the daemon runs with them.
+async fn test_source(config: &Config, id: &str) -> Result<ExitCode> {
+    let spec = config
+        .source(id)
+        .ok_or_else(|| UsageError(format!("no source with id {id:?} in {}", config.origin)))?;
+    let fetcher = crate::fetch::Fetcher::new(&config.fetch)?;
+    let classifier = Classifier::load(config.rules_dir.as_deref())?;
+    let body = match fetcher
+        .fetch(&spec.url, &crate::fetch::Validators::default())
+        .await
+    {
+        Ok(crate::fetch::Fetched::Body(body)) => body,
+        Ok(crate::fetch::Fetched::NotModified) => {
+            bail!("{}: 304 Not Modified to an unconditional request", spec.url)
+        }
+        Err(e) => bail!("{}: {e}", spec.url),
+    };
+    let now = Utc::now();
+    let ctx = ParseContext {
+        base_url: &body.final_url,
+        timezone: spec.timezone,
+        http_charset: body.charset.as_deref(),
+        lang: &spec.lang,
+    };
+    let parsed = pipeline::parse_document(spec, &body.bytes, &ctx, now)
+        .map_err(|e| anyhow!("{}: {e}", spec.url))?;
+    let mut out = format!(
+        "{}: HTTP {}, {} bytes, read as {}, {} items\n",
+        body.final_url,
+        body.status,
+        body.bytes.len(),
+        parsed.encoding,
+        parsed.items.len()
+    );
+    for problem in &parsed.problems {
+        out.push_str(&format!("  problem: {problem}\n"));
+    }
+    for skipped in &parsed.skipped {
+        out.push_str(&format!("  skipped: {skipped}\n"));
+    }
+    let items = parsed
+        .items
+        .into_iter()
+        .map(|raw| pipeline::to_item(spec, raw, &classifier, now))
+        .collect::<Vec<_>>();
+    out.push_str(&describe_items(&items));
+    write_output(None, out.as_bytes())?;
+    Ok(ExitCode::SUCCESS)
+}
+
 fn reclassify_cmd(config: &Config) -> Result<ExitCode> {
     let store = SledStore::open(&config.data_dir)
         .context("cannot open the store (stop the daemon first: it re-tags on start)")?;
@@ -370,9 +422,27 @@ fn classify_file(
                 .items
         }
     };
+    let items: Vec<_> = items
+        .into_iter()
+        .map(|raw| pipeline::to_item(&spec, raw, &classifier, now))
+        .collect();
+    let out = describe_items(&items);
+    write_output(None, out.as_bytes())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Items with their section, tags and the reasons behind them, for people writing rules and
+/// selectors.
+fn describe_items(items: &[crate::model::Item]) -> String {
     let mut out = String::new();
-    for raw in items {
-        let item = pipeline::to_item(&spec, raw, &classifier, now);
+    let list = |v: Vec<String>| {
+        if v.is_empty() {
+            "-".to_string()
+        } else {
+            v.join(", ")
+        }
+    };
+    for item in items {
         let c = &item.classification;
         let section = c
             .section
@@ -383,16 +453,9 @@ fn classify_file(
             .map(|p| p.format("%Y-%m-%d %:z").to_string())
             .unwrap_or_else(|| "no date".into());
         out.push_str(&format!(
-            "[{section}] {}\n  {date}  {}\n",
-            item.title, item.url
+            "[{section}] {}\n  {date}  {}  ({})\n",
+            item.title, item.url, item.publisher
         ));
-        let list = |v: Vec<String>| {
-            if v.is_empty() {
-                "-".to_string()
-            } else {
-                v.join(", ")
-            }
-        };
         out.push_str(&format!(
             "  sectors: {}  attack: {}  events: {}\n",
             list(c.sectors.iter().map(|s| s.to_string()).collect()),
@@ -403,8 +466,7 @@ fn classify_file(
             out.push_str(&format!("    {:<22} {} {:?}\n", r.tag, r.rule, r.matched));
         }
     }
-    write_output(None, out.as_bytes())?;
-    Ok(ExitCode::SUCCESS)
+    out
 }
 
 fn adhoc_spec(country: &str) -> Result<SourceSpec> {

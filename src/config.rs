@@ -317,14 +317,6 @@ impl Validator<'_> {
         let sources = self.sources(root, interval, default_zone);
         let mut warnings = Vec::new();
         let alerts = self.alerts(root, &sources, &mut warnings);
-        for s in &sources {
-            if s.kind == SourceKind::Html {
-                warnings.push(format!(
-                    "source {}: kind = \"html\" is not supported yet; each poll records an error",
-                    s.id
-                ));
-            }
-        }
         Config {
             origin: self.file.to_string(),
             data_dir,
@@ -868,7 +860,7 @@ max_age = "3d"
         assert_eq!(config.sources[0].kind, SourceKind::Html);
         assert_eq!(config.sources[0].timezone, chrono_tz::Asia::Tokyo);
         assert_eq!(config.alerts.len(), 1);
-        assert_eq!(config.warnings.len(), 2, "{:?}", config.warnings);
+        assert_eq!(config.warnings.len(), 1, "{:?}", config.warnings);
     }
 
     #[test]

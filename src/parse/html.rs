@@ -37,8 +37,8 @@ pub fn parse_listing(
     let document = Html::parse_document(&decoded.text);
     let configured = selectors.filter(|s| s.item.is_some());
     let candidates = match configured {
-        Some(s) => configured_items(&document, s)?,
-        None => detected_items(&document),
+        Some(s) => configured_items(&document, s, ctx.timezone)?,
+        None => detected_items(&document, ctx.timezone),
     };
     if candidates.is_empty() {
         return Err(Error::Html(match configured {
@@ -180,7 +180,11 @@ fn text_of(el: ElementRef<'_>) -> String {
     fold_whitespace(&el.text().collect::<String>())
 }
 
-fn configured_items(document: &Html, s: &HtmlSelectors) -> Result<Vec<Candidate>, Error> {
+fn configured_items(
+    document: &Html,
+    s: &HtmlSelectors,
+    zone: chrono_tz::Tz,
+) -> Result<Vec<Candidate>, Error> {
     let item = selector(s.item.as_deref().unwrap_or("*"))?;
     let title = s.title.as_deref().map(selector).transpose()?;
     let link = selector(s.link.as_deref().unwrap_or("a[href]"))?;
@@ -198,10 +202,10 @@ fn configured_items(document: &Html, s: &HtmlSelectors) -> Result<Vec<Candidate>
         };
         let (found, date_text) = match &date {
             Some(d) => match el.select(d).next() {
-                Some(date_el) => (date_of_element(date_el), text_of(date_el)),
-                None => date_near(el),
+                Some(date_el) => (date_of_element(date_el, zone), text_of(date_el)),
+                None => date_near(el, zone),
             },
-            None => date_near(el),
+            None => date_near(el, zone),
         };
         let title_text = if title_text.is_empty() {
             text_without_date(el)
@@ -223,16 +227,19 @@ fn configured_items(document: &Html, s: &HtmlSelectors) -> Result<Vec<Candidate>
     Ok(out)
 }
 
-/// A date element: its machine-readable `datetime` first, then its text.
-fn date_of_element(el: ElementRef<'_>) -> Option<chrono::NaiveDate> {
-    el.value()
-        .attr("datetime")
-        .and_then(|d| textdate::find_date(d).map(|f| f.date))
-        .or_else(|| {
-            el.select(&TIME)
-                .next()
-                .and_then(|t| t.value().attr("datetime"))
-                .and_then(|d| textdate::find_date(d).map(|f| f.date))
+/// A date element: its machine-readable `datetime` first (a UTC time there is dated in the
+/// publisher's zone, like a feed's), then its text.
+fn date_of_element(el: ElementRef<'_>, zone: chrono_tz::Tz) -> Option<chrono::NaiveDate> {
+    let machine = el.value().attr("datetime").or_else(|| {
+        el.select(&TIME)
+            .next()
+            .and_then(|t| t.value().attr("datetime"))
+    });
+    machine
+        .and_then(|d| {
+            dates::parse_feed_time(d)
+                .map(|t| dates::in_publisher_frame(t, zone).date_naive())
+                .or_else(|| textdate::find_date(d).map(|f| f.date))
         })
         .or_else(|| textdate::find_date(&text_of(el)).map(|f| f.date))
 }
@@ -243,14 +250,14 @@ static LINKS: std::sync::LazyLock<Selector> =
     std::sync::LazyLock::new(|| Selector::parse("a[href]").expect("valid selector"));
 
 /// The first date in an item, else in the element just before it (`<dt>date</dt><dd>link</dd>`).
-fn date_near(el: ElementRef<'_>) -> (Option<chrono::NaiveDate>, String) {
-    let own = date_of_element(el);
+fn date_near(el: ElementRef<'_>, zone: chrono_tz::Tz) -> (Option<chrono::NaiveDate>, String) {
+    let own = date_of_element(el, zone);
     if own.is_some() {
         return (own, text_of(el));
     }
     match previous_element(el) {
         Some(prev) if prev.select(&LINKS).next().is_none() => {
-            (date_of_element(prev), text_of(prev))
+            (date_of_element(prev, zone), text_of(prev))
         }
         _ => (None, text_of(el)),
     }
@@ -270,24 +277,24 @@ fn text_without_date(el: ElementRef<'_>) -> String {
 
 /// Finds the listing: elements holding exactly one link and a date (their own, or in the
 /// element just before), grouped by parent and shape; the largest group wins.
-fn detected_items(document: &Html) -> Vec<Candidate> {
+fn detected_items(document: &Html, zone: chrono_tz::Tz) -> Vec<Candidate> {
     let mut groups: HashMap<(ego_tree::NodeId, String), Vec<ElementRef<'_>>> = HashMap::new();
     let mut order: Vec<(ego_tree::NodeId, String)> = Vec::new();
     let mut taken: HashSet<ego_tree::NodeId> = HashSet::new();
-    // Smallest holders first: an element whose descendant already qualified is not an item.
     let mut holders: Vec<ElementRef<'_>> = Vec::new();
     for link in document.select(&LINKS) {
-        for ancestor in link.ancestors().filter_map(ElementRef::wrap).take(4) {
-            if ancestor.value().name() == "body" {
-                break;
-            }
-            if ancestor.select(&LINKS).count() != 1 {
-                break;
-            }
-            if date_near(ancestor).0.is_some() {
-                holders.push(ancestor);
-                break;
-            }
+        // The item is the largest element around the link that holds no other link: an
+        // `li`, a table row, a `dd` (dated by the `dt` before it).
+        let widest = link
+            .ancestors()
+            .filter_map(ElementRef::wrap)
+            .take(6)
+            .take_while(|a| {
+                !matches!(a.value().name(), "body" | "html") && a.select(&LINKS).count() == 1
+            })
+            .last();
+        if let Some(holder) = widest.filter(|h| date_near(*h, zone).0.is_some()) {
+            holders.push(holder);
         }
     }
     for el in holders {
@@ -316,11 +323,31 @@ fn detected_items(document: &Html) -> Vec<Candidate> {
     if members.len() < MIN_LISTING {
         return Vec::new();
     }
-    members
-        .into_iter()
+    // The listing's other rows of the same shape count too, even with a second link (a
+    // press release and its PDF): they take their first link.
+    let shape_of = |el: &ElementRef<'_>| {
+        format!(
+            "{}.{}",
+            el.value().name(),
+            el.value().attr("class").unwrap_or("")
+        )
+    };
+    let shape = shape_of(&members[0]);
+    let rows: Vec<ElementRef<'_>> = match members[0].parent() {
+        Some(parent) => parent
+            .children()
+            .filter_map(ElementRef::wrap)
+            .filter(|el| shape_of(el) == shape && el.select(&LINKS).next().is_some())
+            .filter(|el| {
+                members.iter().any(|m| m.id() == el.id()) || date_near(*el, zone).0.is_some()
+            })
+            .collect(),
+        None => members,
+    };
+    rows.into_iter()
         .map(|el| {
             let link = el.select(&LINKS).next();
-            let (date, date_text) = date_near(el);
+            let (date, date_text) = date_near(el, zone);
             let link_text = link.map(text_of).unwrap_or_default();
             let title = if link_text.chars().count() >= 4 {
                 link_text

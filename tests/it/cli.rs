@@ -391,3 +391,52 @@ async fn builtin_configuration_and_rules_check() {
         text(&bad.stderr)
     );
 }
+
+#[tokio::test]
+async fn sources_test_shows_what_a_listing_would_give() {
+    let server = MockServer::start().await;
+    Mock::given(path("/list.html"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("Content-Type", "text/html")
+                .set_body_bytes(fixture("html/undatable.html")),
+        )
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("k.toml");
+    let toml = format!(
+        "data_dir = {:?}\n[[sources]]\nid = \"isac\"\npublisher = \"ISAC\"\ncountry = \"JP\"\nlang = \"ja\"\nurl = \"{}/list.html\"\nkind = \"html\"\n[sources.html]\nitem = \"ul.event-list li\"\ndate = \"span.date\"\n",
+        dir.path().join("data").display().to_string(),
+        server.uri()
+    );
+    std::fs::write(&file, toml).unwrap();
+    let out = kizashi(&[
+        "sources",
+        "--test",
+        "isac",
+        "--config",
+        file.to_str().unwrap(),
+    ])
+    .await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let shown = text(&out.stdout);
+    assert!(
+        shown.contains("HTTP 200") && shown.contains("2 items"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("problem: item"),
+        "unreadable dates are shown: {shown}"
+    );
+    assert!(!dir.path().join("data").exists(), "nothing stored");
+    let missing = kizashi(&[
+        "sources",
+        "--test",
+        "nope",
+        "--config",
+        file.to_str().unwrap(),
+    ])
+    .await;
+    assert_eq!(missing.status.code(), Some(2));
+}

@@ -6,4 +6,5 @@ mod common;
 mod corpus;
 mod export;
 mod feeds;
+mod html;
 mod pipeline;
