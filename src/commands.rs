@@ -282,8 +282,9 @@ async fn test_source(config: &Config, id: &str) -> Result<ExitCode> {
         .ok_or_else(|| UsageError(format!("no source with id {id:?} in {}", config.origin)))?;
     let fetcher = crate::fetch::Fetcher::new(&config.fetch)?;
     let classifier = Classifier::load(config.rules_dir.as_deref())?;
+    let url = crate::sources::url_for(&spec.url, Utc::now());
     let body = match fetcher
-        .fetch(&spec.url, &crate::fetch::Validators::default())
+        .fetch(&url, &crate::fetch::Validators::default())
         .await
     {
         Ok(crate::fetch::Fetched::Body(body)) => body,
@@ -488,6 +489,7 @@ fn adhoc_spec(country: &str) -> Result<SourceSpec> {
         publisher_kind: None,
         allow_private: false,
         html: None,
+        csv: None,
         detail: false,
     })
 }

@@ -15,7 +15,9 @@ use serde::de::DeserializeOwned;
 use toml::{Table, Value};
 use url::Url;
 
-use crate::model::{HtmlSelectors, PublisherKind, Section, Sector, SourceKind, SourceSpec};
+use crate::model::{
+    CsvColumns, HtmlSelectors, PublisherKind, Section, Sector, SourceKind, SourceSpec,
+};
 
 /// The built-in configuration, compiled into the binary.
 pub const BUILTIN: &str = include_str!("config/default.toml");
@@ -494,6 +496,7 @@ impl Validator<'_> {
                 "allow_private",
                 "detail",
                 "html",
+                "csv",
             ],
         );
         let id = self.required_string(t, path, "id");
@@ -555,10 +558,11 @@ impl Validator<'_> {
         let kind = match self.get::<String>(t, path, "kind").as_deref() {
             None | Some("feed") => Some(SourceKind::Feed),
             Some("html") => Some(SourceKind::Html),
+            Some("csv") => Some(SourceKind::Csv),
             Some(other) => {
                 self.error(
                     join(path, "kind"),
-                    format!("{other:?}: expected \"feed\" or \"html\""),
+                    format!("{other:?}: expected \"feed\", \"html\" or \"csv\""),
                 );
                 None
             }
@@ -591,6 +595,13 @@ impl Validator<'_> {
         let allow_private = self.get::<bool>(t, path, "allow_private").unwrap_or(false);
         let detail = self.get::<bool>(t, path, "detail").unwrap_or(false);
         let html = self.html(t, path);
+        let csv = self.csv(t, path);
+        if kind == Some(SourceKind::Csv) && csv.is_none() && !t.contains_key("csv") {
+            self.error(
+                join(path, "csv"),
+                "a CSV source needs [sources.csv] with date, title and link columns",
+            );
+        }
         let country = country?;
         let zone = timezone
             .or(default_zone)
@@ -608,6 +619,7 @@ impl Validator<'_> {
             timezone: zone,
             allow_private,
             html,
+            csv,
             detail,
         })
     }
@@ -622,6 +634,32 @@ impl Validator<'_> {
             link: self.get(h, &hp, "link"),
             date: self.get(h, &hp, "date"),
             publisher: self.get(h, &hp, "publisher"),
+        })
+    }
+
+    fn csv(&mut self, t: &Table, path: &str) -> Option<CsvColumns> {
+        let c = self.table(t, path, "csv")?;
+        let cp = join(path, "csv");
+        self.unknown_keys(c, &cp, &["date", "title", "link", "publisher", "header"]);
+        let mut column = |key: &str| -> Option<usize> {
+            if !c.contains_key(key) {
+                self.error(
+                    join(&cp, key),
+                    "missing (required): the column's position, from 0",
+                );
+                return None;
+            }
+            self.get::<usize>(c, &cp, key)
+        };
+        let (date, title, link) = (column("date"), column("title"), column("link"));
+        let publisher = self.get::<usize>(c, &cp, "publisher");
+        let header = self.get::<bool>(c, &cp, "header").unwrap_or(false);
+        Some(CsvColumns {
+            date: date?,
+            title: title?,
+            link: link?,
+            publisher,
+            header,
         })
     }
 

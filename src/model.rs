@@ -25,6 +25,19 @@ pub enum SourceKind {
     Feed,
     /// An HTML listing page read with CSS selectors.
     Html,
+    /// A CSV file listing items, one per row.
+    Csv,
+}
+
+/// Which columns of a CSV listing hold what (0-based).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CsvColumns {
+    pub date: usize,
+    pub title: usize,
+    pub link: usize,
+    pub publisher: Option<usize>,
+    /// The first row names the columns.
+    pub header: bool,
 }
 
 /// What kind of organisation publishes a source.
@@ -65,6 +78,7 @@ pub struct SourceSpec {
     pub timezone: chrono_tz::Tz,
     pub allow_private: bool,
     pub html: Option<HtmlSelectors>,
+    pub csv: Option<CsvColumns>,
     /// Fetch each new item's own page once for its summary and a better date.
     pub detail: bool,
 }

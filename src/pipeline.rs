@@ -80,7 +80,8 @@ async fn poll_inner(spec: &SourceSpec, deps: &Deps) -> Result<PollOutcome, store
         etag: state.etag.clone(),
         last_modified: state.last_modified.clone(),
     };
-    let body = match deps.fetcher.fetch(&spec.url, &validators).await {
+    let url = sources::url_for(&spec.url, now);
+    let body = match deps.fetcher.fetch(&url, &validators).await {
         Ok(Fetched::NotModified) => {
             state.last_status = Some("304".into());
             state.last_error = None;
@@ -213,6 +214,12 @@ pub fn parse_document(
     match spec.kind {
         SourceKind::Feed => parse::feed::parse_feed(bytes, ctx, now),
         SourceKind::Html => parse::html::parse_listing(bytes, ctx, spec.html.as_ref()),
+        SourceKind::Csv => match &spec.csv {
+            Some(columns) => parse::csv_listing::parse_csv(bytes, ctx, columns),
+            None => Err(parse::Error::Csv(
+                "no [sources.csv] columns configured".into(),
+            )),
+        },
     }
 }
 

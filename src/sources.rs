@@ -40,6 +40,21 @@ pub fn due_in(state: Option<&SourceState>, now: DateTime<Utc>) -> Duration {
         .unwrap_or(Duration::ZERO)
 }
 
+/// The URL to fetch now: `{year}` in a configured URL (written as is; the URL parser keeps it
+/// as `%7Byear%7D`) becomes the current year in JST, for publishers that keep one file a year.
+pub fn url_for(url: &url::Url, now: DateTime<Utc>) -> url::Url {
+    const PLACEHOLDER: &str = "%7Byear%7D";
+    let text = url.as_str();
+    if !text.contains(PLACEHOLDER) {
+        return url.clone();
+    }
+    let year = now
+        .with_timezone(&crate::model::jst())
+        .format("%Y")
+        .to_string();
+    url::Url::parse(&text.replace(PLACEHOLDER, &year)).unwrap_or_else(|_| url.clone())
+}
+
 /// The wall-clock time `wait` from now.
 pub fn after(now: DateTime<Utc>, wait: Duration) -> DateTime<Utc> {
     now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::hours(24))
@@ -72,6 +87,19 @@ mod tests {
             let j = jittered(Duration::from_secs(1000)).as_secs_f64();
             assert!((900.0..=1100.0).contains(&j), "{j}");
         }
+    }
+
+    #[test]
+    fn yearly_urls() {
+        let url = url::Url::parse("https://www.cyber.go.jp/csv/{year}.csv").unwrap();
+        let now: DateTime<Utc> = "2025-12-31T16:00:00Z".parse().unwrap();
+        assert_eq!(
+            url_for(&url, now).as_str(),
+            "https://www.cyber.go.jp/csv/2026.csv",
+            "JST new year"
+        );
+        let plain = url::Url::parse("https://x.example/a.csv").unwrap();
+        assert_eq!(url_for(&plain, now), plain);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! May import: model. Must not do I/O; nothing `!Send` (feed-rs's parser, `scraper::Html`)
 //! escapes a function here.
 
+pub mod csv_listing;
 pub mod dates;
 pub mod encoding;
 pub mod feed;
@@ -43,6 +44,9 @@ pub enum Error {
     /// feed-rs rejected the document.
     #[error("feed could not be parsed: {0}")]
     Feed(String),
+    /// A CSV listing could not be read.
+    #[error("CSV listing: {0}")]
+    Csv(String),
     /// An HTML listing yielded nothing usable.
     #[error("HTML listing: {0}")]
     Html(String),
