@@ -45,6 +45,10 @@ fn choose(bytes: &[u8], http_charset: Option<&str>, lang: &str) -> &'static Enco
         }
         return enc;
     }
+    // ISO-2022-JP is 7-bit, so it passes for UTF-8: its escape sequences give it away.
+    if looks_like_iso_2022_jp(bytes) {
+        return encoding_rs::ISO_2022_JP;
+    }
     if std::str::from_utf8(bytes).is_ok() {
         return UTF_8;
     }
@@ -74,6 +78,10 @@ fn japanese_score(text: &str) -> i64 {
             _ => 0,
         })
         .sum()
+}
+
+fn looks_like_iso_2022_jp(bytes: &[u8]) -> bool {
+    bytes.is_ascii() && (find(bytes, b"\x1b$B").is_some() || find(bytes, b"\x1b$@").is_some())
 }
 
 fn is_utf8_beyond_ascii(bytes: &[u8]) -> bool {
@@ -195,6 +203,25 @@ mod tests {
         assert!(decode(&sjis, None, "ja").text.contains("不正アクセス"));
         let (euc, _, _) = EUC_JP.encode("<rss>漏えい事案について</rss>");
         assert!(decode(&euc, None, "ja").text.contains("漏えい事案について"));
+    }
+
+    #[test]
+    fn iso_2022_jp_declared_or_not() {
+        let body = "<?xml version=\"1.0\" encoding=\"ISO-2022-JP\"?><rss><title>重要インフラの障害</title></rss>";
+        let (bytes, _, _) = encoding_rs::ISO_2022_JP.encode(body);
+        assert!(bytes.is_ascii());
+        assert!(
+            decode(&bytes, None, "ja")
+                .text
+                .contains("重要インフラの障害")
+        );
+        let undeclared = "<rss><title>不正アクセスについて</title></rss>";
+        let (bytes, _, _) = encoding_rs::ISO_2022_JP.encode(undeclared);
+        assert!(
+            decode(&bytes, None, "en")
+                .text
+                .contains("不正アクセスについて")
+        );
     }
 
     #[test]

@@ -394,6 +394,32 @@ date = "span.date"
     assert!(pref.last_error.is_none());
     drop(store);
 
+    // The quarter's export carries listing items with their citations.
+    let request = kizashi::export::Request {
+        range: kizashi::model::DateRange::quarter("FY2024Q4".parse().unwrap()),
+        format: kizashi::export::Format::Json,
+        all: true,
+        generated_at: chrono::Utc::now().fixed_offset(),
+    };
+    let store = kizashi::store::SledStore::open(dir.path()).unwrap();
+    let items = store
+        .items_published_between(request.range.from, request.range.to)
+        .unwrap();
+    drop(store);
+    let doc: serde_json::Value =
+        serde_json::from_slice(&kizashi::export::render(items, &request)).unwrap();
+    let exported: Vec<&str> = doc["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["citation"].as_str().unwrap())
+        .collect();
+    assert!(exported.iter().any(|c| c.starts_with("架空電力株式会社「一部のお客さまへの電気料金請求システム不具合について(2025/3/26)」、http")), "{exported:?}");
+    assert!(
+        !exported.iter().any(|c| c.contains("(2024/12/")),
+        "December items are outside FY2024Q4"
+    );
+
     // A second poll does not read the item pages again (the mock expects one call).
     let again = kizashi::daemon::run_once(config).await.unwrap();
     assert_eq!(again.new_items(), 0);
