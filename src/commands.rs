@@ -284,7 +284,11 @@ async fn test_source(config: &Config, id: &str) -> Result<ExitCode> {
     let classifier = Classifier::load(config.rules_dir.as_deref())?;
     let url = crate::sources::url_for(&spec.url, Utc::now());
     let body = match fetcher
-        .fetch(&url, &crate::fetch::Validators::default())
+        .fetch(
+            &url,
+            &crate::fetch::Validators::default(),
+            spec.allow_private,
+        )
         .await
     {
         Ok(crate::fetch::Fetched::Body(body)) => body,

@@ -81,7 +81,11 @@ async fn poll_inner(spec: &SourceSpec, deps: &Deps) -> Result<PollOutcome, store
         last_modified: state.last_modified.clone(),
     };
     let url = sources::url_for(&spec.url, now);
-    let body = match deps.fetcher.fetch(&url, &validators).await {
+    let body = match deps
+        .fetcher
+        .fetch(&url, &validators, spec.allow_private)
+        .await
+    {
         Ok(Fetched::NotModified) => {
             state.last_status = Some("304".into());
             state.last_error = None;
@@ -257,7 +261,16 @@ async fn with_details(
             continue;
         }
         fetched += 1;
-        match deps.fetcher.fetch(&url, &Validators::default()).await {
+        if !spec.allow_private && is_other_private_literal(&url, &spec.url) {
+            debug!(url = %url, "item page on a non-public address not read");
+            out.push(raw);
+            continue;
+        }
+        match deps
+            .fetcher
+            .fetch(&url, &Validators::default(), spec.allow_private)
+            .await
+        {
             Ok(Fetched::Body(body)) => {
                 let ctx = ParseContext {
                     base_url: &body.final_url,
@@ -286,6 +299,17 @@ async fn with_details(
         out.push(raw);
     }
     out
+}
+
+/// A page named by a document (not by the operator) at a literal non-public address on
+/// another host than the source's: the resolver never sees literals, so refuse it here.
+fn is_other_private_literal(url: &url::Url, source: &url::Url) -> bool {
+    let ip = match url.host() {
+        Some(url::Host::Ipv4(ip)) => std::net::IpAddr::V4(ip),
+        Some(url::Host::Ipv6(ip)) => std::net::IpAddr::V6(ip),
+        _ => return false,
+    };
+    url.host() != source.host() && fetch::guard::is_non_public(ip)
 }
 
 /// A parsed item classified and given its key, access date and citation fields.

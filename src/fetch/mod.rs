@@ -5,6 +5,8 @@
 //! decompression, and the limits on concurrency (a global bound, one request at a time per
 //! host). Returns bytes, never text: decoding belongs to `parse`. May import: model, config.
 
+pub mod guard;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -38,6 +40,9 @@ pub enum Error {
     /// The whole request took longer than the total timeout.
     #[error("timed out after {0:?}")]
     Timeout(Duration),
+    /// The address is not on the public internet and the source does not allow that.
+    #[error("refused: {0}")]
+    Blocked(String),
     /// A redirect was refused (too many, or to a scheme other than http and https).
     #[error("redirect refused: {0}")]
     Redirect(String),
@@ -58,6 +63,7 @@ impl Error {
             Error::Empty => "empty".into(),
             Error::Timeout(_) => "timeout".into(),
             Error::Redirect(_) => "redirect".into(),
+            Error::Blocked(_) => "blocked".into(),
             Error::Network(_) | Error::Client(_) => "network".into(),
         }
     }
@@ -102,46 +108,21 @@ pub struct Body {
 
 /// The shared HTTP client with its concurrency limits.
 pub struct Fetcher {
+    /// For sources that must stay on the public internet (the default).
     client: reqwest::Client,
+    /// For sources with `allow_private = true`.
+    permissive: reqwest::Client,
     settings: FetchSettings,
     global: Arc<Semaphore>,
     hosts: Mutex<HashMap<String, Arc<Semaphore>>>,
 }
 
 impl Fetcher {
-    /// Builds the client from the configuration.
+    /// Builds the clients from the configuration.
     pub fn new(settings: &FetchSettings) -> Result<Fetcher, Error> {
-        let max = settings.max_redirects;
-        let policy = redirect::Policy::custom(move |attempt| {
-            if attempt.previous().len() > max {
-                attempt.error(format!("more than {max} redirects"))
-            } else if !matches!(attempt.url().scheme(), "http" | "https") {
-                let scheme = attempt.url().scheme().to_string();
-                attempt.error(format!("redirect to a {scheme}: URL"))
-            } else {
-                attempt.follow()
-            }
-        });
-        let mut headers = HeaderMap::new();
-        headers.insert(header::ACCEPT, HeaderValue::from_static(ACCEPT));
-        let mut builder = reqwest::Client::builder()
-            .user_agent(settings.user_agent.clone())
-            .default_headers(headers)
-            .timeout(settings.timeout)
-            .connect_timeout(settings.connect_timeout)
-            .read_timeout(settings.connect_timeout)
-            .redirect(policy)
-            .gzip(true)
-            .brotli(true)
-            .no_proxy();
-        if let Some(proxy) = &settings.proxy {
-            let proxy =
-                reqwest::Proxy::all(proxy.as_str()).map_err(|e| Error::Client(e.to_string()))?;
-            builder = builder.proxy(proxy);
-        }
-        let client = builder.build().map_err(|e| Error::Client(chain(&e)))?;
         Ok(Fetcher {
-            client,
+            client: build_client(settings, false)?,
+            permissive: build_client(settings, true)?,
             settings: settings.clone(),
             global: Arc::new(Semaphore::new(settings.concurrency)),
             hosts: Mutex::new(HashMap::new()),
@@ -179,24 +160,36 @@ impl Fetcher {
         (global_permit, host_permit)
     }
 
-    /// Fetches a URL, conditionally when validators are given.
-    pub async fn fetch(&self, url: &Url, validators: &Validators) -> Result<Fetched, Error> {
+    /// Fetches a URL, conditionally when validators are given, refusing non-public addresses
+    /// unless `allow_private`.
+    pub async fn fetch(
+        &self,
+        url: &Url,
+        validators: &Validators,
+        allow_private: bool,
+    ) -> Result<Fetched, Error> {
         let _permits = self.permits(url).await;
         let total = self.settings.timeout;
+        let client = if allow_private {
+            &self.permissive
+        } else {
+            &self.client
+        };
         // reqwest's timeout covers the body too, but a stream read loop is ours: bound it all.
-        match tokio::time::timeout(
-            total + Duration::from_secs(1),
-            self.fetch_inner(url, validators),
-        )
-        .await
-        {
+        let inner = self.fetch_inner(client, url, validators);
+        match tokio::time::timeout(total + Duration::from_secs(1), inner).await {
             Ok(result) => result,
             Err(_) => Err(Error::Timeout(total)),
         }
     }
 
-    async fn fetch_inner(&self, url: &Url, validators: &Validators) -> Result<Fetched, Error> {
-        let mut request = self.client.get(url.clone());
+    async fn fetch_inner(
+        &self,
+        client: &reqwest::Client,
+        url: &Url,
+        validators: &Validators,
+    ) -> Result<Fetched, Error> {
+        let mut request = client.get(url.clone());
         if let Some(etag) = &validators.etag {
             request = request.header(header::IF_NONE_MATCH, etag);
         }
@@ -279,7 +272,10 @@ impl Fetcher {
     }
 
     fn classify(&self, e: reqwest::Error) -> Error {
-        if e.is_timeout() {
+        let text = chain(&e);
+        if text.contains("non-public address") {
+            Error::Blocked(text)
+        } else if e.is_timeout() {
             Error::Timeout(self.settings.timeout)
         } else if e.is_redirect() {
             Error::Redirect(chain(&e))
@@ -287,6 +283,57 @@ impl Fetcher {
             Error::Network(chain(&e))
         }
     }
+}
+
+fn build_client(settings: &FetchSettings, allow_private: bool) -> Result<reqwest::Client, Error> {
+    let max = settings.max_redirects;
+    let policy = redirect::Policy::custom(move |attempt| {
+        let next = attempt.url();
+        if attempt.previous().len() > max {
+            return attempt.error(format!("more than {max} redirects"));
+        }
+        if !matches!(next.scheme(), "http" | "https") {
+            let scheme = next.scheme().to_string();
+            return attempt.error(format!("redirect to a {scheme}: URL"));
+        }
+        // A literal address is not resolved, so the resolver cannot refuse it: a redirect to
+        // a non-public literal is refused here, unless it stays on the host the operator wrote.
+        let literal = match next.host() {
+            Some(url::Host::Ipv4(ip)) => Some(std::net::IpAddr::V4(ip)),
+            Some(url::Host::Ipv6(ip)) => Some(std::net::IpAddr::V6(ip)),
+            _ => None,
+        };
+        let same_host = attempt
+            .previous()
+            .first()
+            .is_some_and(|first| first.host() == next.host());
+        if !allow_private && !same_host && literal.is_some_and(guard::is_non_public) {
+            let shown = next.to_string();
+            return attempt.error(format!("redirect to {shown}: a non-public address"));
+        }
+        attempt.follow()
+    });
+    let mut headers = HeaderMap::new();
+    headers.insert(header::ACCEPT, HeaderValue::from_static(ACCEPT));
+    let mut builder = reqwest::Client::builder()
+        .user_agent(settings.user_agent.clone())
+        .default_headers(headers)
+        .timeout(settings.timeout)
+        .connect_timeout(settings.connect_timeout)
+        .read_timeout(settings.connect_timeout)
+        .redirect(policy)
+        .gzip(true)
+        .brotli(true)
+        .no_proxy();
+    if !allow_private {
+        builder = builder.dns_resolver(guard::PublicOnly);
+    }
+    if let Some(proxy) = &settings.proxy {
+        let proxy =
+            reqwest::Proxy::all(proxy.as_str()).map_err(|e| Error::Client(e.to_string()))?;
+        builder = builder.proxy(proxy);
+    }
+    builder.build().map_err(|e| Error::Client(chain(&e)))
 }
 
 /// An error with its causes, `a: b: c`.

@@ -479,3 +479,60 @@ async fn one_host_sees_one_request_at_a_time() {
         );
     }
 }
+
+#[tokio::test]
+async fn host_names_and_redirects_to_private_addresses_are_refused() {
+    let server = MockServer::start().await;
+    let local = server.uri().replace("127.0.0.1", "localhost");
+    Mock::given(path("/feed"))
+        .respond_with(rss(fixture("feeds/therecord.xml")))
+        .mount(&server)
+        .await;
+    Mock::given(path("/to-name"))
+        .respond_with(
+            ResponseTemplate::new(302).insert_header("Location", format!("{local}/feed").as_str()),
+        )
+        .mount(&server)
+        .await;
+    let other_literal = server.uri().replace("127.0.0.1", "127.0.0.2");
+    Mock::given(path("/to-literal"))
+        .respond_with(
+            ResponseTemplate::new(302)
+                .insert_header("Location", format!("{other_literal}/feed").as_str()),
+        )
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let base = server.uri();
+    let text = format!(
+        "data_dir = {:?}\n[fetch]\ntimeout = \"3s\"\n\
+         [[sources]]\nid = \"by-name\"\npublisher = \"X\"\ncountry = \"US\"\nlang = \"en\"\nurl = \"{local}/feed\"\n\
+         [[sources]]\nid = \"by-name-allowed\"\npublisher = \"X\"\ncountry = \"US\"\nlang = \"en\"\nurl = \"{local}/feed\"\nallow_private = true\n\
+         [[sources]]\nid = \"literal\"\npublisher = \"X\"\ncountry = \"US\"\nlang = \"en\"\nurl = \"{base}/feed\"\n\
+         [[sources]]\nid = \"redirect-to-name\"\npublisher = \"X\"\ncountry = \"US\"\nlang = \"en\"\nurl = \"{base}/to-name\"\n\
+         [[sources]]\nid = \"redirect-to-literal\"\npublisher = \"X\"\ncountry = \"US\"\nlang = \"en\"\nurl = \"{base}/to-literal\"\n",
+        dir.path().display().to_string()
+    );
+    let cfg = std::sync::Arc::new(kizashi::config::Config::parse(&text, "ssrf.toml").unwrap());
+    let deps = deps(&cfg);
+    let status = |o: kizashi::pipeline::PollOutcome| (o.status, o.error.unwrap_or_default());
+    let (s, e) = status(poll_once(&cfg.sources[0], &deps).await.unwrap());
+    assert_eq!(s, "blocked", "{e}");
+    assert!(e.contains("non-public"), "{e}");
+    assert_eq!(
+        poll_once(&cfg.sources[1], &deps).await.unwrap().status,
+        "200",
+        "allow_private"
+    );
+    assert_eq!(
+        poll_once(&cfg.sources[2], &deps).await.unwrap().status,
+        "200",
+        "a literal address is the operator's choice"
+    );
+    let (s, e) = status(poll_once(&cfg.sources[3], &deps).await.unwrap());
+    assert_eq!(s, "blocked", "{e}");
+    assert!(e.contains("non-public"), "{e}");
+    let (s, e) = status(poll_once(&cfg.sources[4], &deps).await.unwrap());
+    assert_eq!(s, "blocked", "{e}");
+    assert!(e.contains("non-public"), "{e}");
+}
