@@ -16,6 +16,9 @@ use super::text::{citable, clean_summary, clean_title, resolve_link};
 use super::{Error, MAX_ITEMS_PER_DOCUMENT, ParseContext, Parsed};
 use crate::model::RawItem;
 
+/// Deepest element nesting accepted in a feed (libxml2's default limit).
+pub const MAX_XML_DEPTH: usize = 256;
+
 /// Parses one feed document.
 pub fn parse_feed(
     bytes: &[u8],
@@ -34,7 +37,14 @@ pub fn parse_feed(
     let raw_entries = if text.starts_with('{') {
         raw_json_entries(text)
     } else {
-        raw_xml_entries(text)
+        let (entries, depth) = raw_xml_entries(text);
+        // quick-xml's namespace depth is a u16 and feed-rs recurses: refuse what no feed needs.
+        if depth > MAX_XML_DEPTH {
+            return Err(Error::Feed(format!(
+                "elements nested deeper than {MAX_XML_DEPTH}"
+            )));
+        }
+        entries
     };
 
     let parser = feed_rs::parser::Builder::new()
@@ -42,9 +52,23 @@ pub fn parse_feed(
         // An empty id marks "the feed gave none": we derive identity ourselves.
         .id_generator(|_, _, _| String::new())
         .build();
-    let feed = parser
-        .parse(text.as_bytes())
-        .map_err(|e| Error::Feed(e.to_string()))?;
+    let feed = match parser.parse(text.as_bytes()) {
+        Ok(feed) => feed,
+        // feed-rs knows only RSS versions 0.91, 0.92 and 2.0; feeds say "2.00", "2" or nothing.
+        Err(feed_rs::parser::ParseFeedError::ParseError(
+            feed_rs::parser::ParseErrorKind::NoFeedRoot,
+        )) => match with_rss_version_2(text) {
+            Some(fixed) => parser
+                .parse(fixed.as_bytes())
+                .map_err(|e| Error::Feed(e.to_string()))?,
+            None => {
+                return Err(Error::Feed(
+                    "no feed root element (rss, feed or rdf:RDF)".into(),
+                ));
+            }
+        },
+        Err(e) => return Err(Error::Feed(e.to_string())),
+    };
 
     // Raw entries line up with feed-rs's entries by document order; fall back to ids and
     // links when the counts differ.
@@ -129,6 +153,29 @@ pub fn parse_feed(
         });
     }
     Ok(parsed)
+}
+
+/// The document with its `<rss>` root declaring version 2.0, if it has an `<rss>` root.
+fn with_rss_version_2(text: &str) -> Option<String> {
+    let start = text.find("<rss")?;
+    let after = text[start + 4..].chars().next()?;
+    if !(after.is_whitespace() || after == '>') {
+        return None;
+    }
+    let end = start + text[start..].find('>')?;
+    let tag = &text[start..end];
+    let fixed_tag = match tag.find("version=") {
+        Some(at) => {
+            let quote = tag[at + 8..]
+                .chars()
+                .next()
+                .filter(|q| *q == '"' || *q == '\'')?;
+            let value_end = at + 9 + tag[at + 9..].find(quote)?;
+            format!("{}version=\"2.0\"{}", &tag[..at], &tag[value_end + 1..])
+        }
+        None => format!("<rss version=\"2.0\"{}", &tag[4..]),
+    };
+    Some(format!("{}{}{}", &text[..start], fixed_tag, &text[end..]))
 }
 
 fn looks_like_html(text: &str) -> bool {
@@ -254,7 +301,7 @@ const TIME_ELEMENTS: [&str; 7] = [
 
 /// Walks the document once with a plain reader (no namespace resolution: it cannot fail on
 /// undeclared prefixes) and records each entry's time texts, id and link.
-fn raw_xml_entries(text: &str) -> Vec<RawEntry> {
+fn raw_xml_entries(text: &str) -> (Vec<RawEntry>, usize) {
     let mut reader = quick_xml::Reader::from_str(text);
     reader.config_mut().check_end_names = false;
     let mut walk = RawWalk::default();
@@ -279,13 +326,14 @@ fn raw_xml_entries(text: &str) -> Vec<RawEntry> {
             _ => {}
         }
     }
-    walk.entries
+    (walk.entries, walk.max_depth)
 }
 
 #[derive(Default)]
 struct RawWalk {
     entries: Vec<RawEntry>,
     depth: usize,
+    max_depth: usize,
     entry_depth: Option<usize>,
     current: RawEntry,
     capturing: Option<String>,
@@ -295,6 +343,7 @@ struct RawWalk {
 impl RawWalk {
     fn start(&mut self, start: &quick_xml::events::BytesStart<'_>) {
         self.depth += 1;
+        self.max_depth = self.max_depth.max(self.depth);
         let name = local(start.name().as_ref());
         match self.entry_depth {
             None if name == "item" || name == "entry" => {

@@ -6,5 +6,6 @@ mod common;
 mod corpus;
 mod export;
 mod feeds;
+mod hostile;
 mod html;
 mod pipeline;
