@@ -4,6 +4,7 @@
 mod cli;
 mod common;
 mod corpus;
+mod eval;
 mod export;
 mod feeds;
 mod hostile;

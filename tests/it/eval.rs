@@ -1,0 +1,357 @@
+//! The labelled evaluation set (`tests/eval/items.jsonl`) scored with the built-in rules: the
+//! bar of issue 3 (section accuracy and sector recall of at least 90 %), with the confusion
+//! table and the misclassified items printed so that a failing run says what to fix.
+//!
+//! Every fourth item (index 3, 7, 11 …) is the part held out while the rules were tuned; its
+//! scores are printed separately because an acceptance check scores a set this repository
+//! does not contain, and only the held-out figure says how well the rules generalise.
+//! Its misclassified items stay hidden unless `KIZASHI_EVAL_SHOW_HELDOUT=1`, so that tuning
+//! does not quietly turn them into training items.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+
+use kizashi::classify::{Classifier, Input};
+use kizashi::model::{Section, Sector};
+use serde::Deserialize;
+
+const BAR: f64 = 0.90;
+const SET: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/eval/items.jsonl");
+const NONE: &str = "none";
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Item {
+    title: String,
+    summary: String,
+    publisher: String,
+    /// The publisher's country (ISO 3166-1 alpha-2).
+    country: String,
+    lang: String,
+    #[serde(default)]
+    source_sector: Option<String>,
+    section: Option<String>,
+    #[serde(default)]
+    policy_country: Option<String>,
+    sectors: Vec<String>,
+    note: String,
+}
+
+fn load() -> Vec<Item> {
+    let text = std::fs::read_to_string(SET).unwrap();
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(n, l)| serde_json::from_str(l).unwrap_or_else(|e| panic!("{SET}:{}: {e}", n + 1)))
+        .collect()
+}
+
+fn held_out(index: usize) -> bool {
+    index % 4 == 3
+}
+
+/// What the classifier said about one item, next to what the label says.
+struct Outcome {
+    index: usize,
+    expected: String,
+    predicted: String,
+    expected_country: Option<String>,
+    predicted_country: Option<String>,
+    expected_sectors: BTreeSet<String>,
+    predicted_sectors: BTreeSet<String>,
+}
+
+impl Outcome {
+    /// Section 1 is only right with the right country: the report files it under that country.
+    fn section_right(&self) -> bool {
+        self.expected == self.predicted
+            && (self.expected != "1" || self.expected_country == self.predicted_country)
+    }
+}
+
+fn run(items: &[Item]) -> Vec<Outcome> {
+    let classifier = Classifier::builtin().unwrap();
+    items
+        .iter()
+        .enumerate()
+        .map(|(index, item)| {
+            let sector = item
+                .source_sector
+                .as_deref()
+                .map(|s| s.parse::<Sector>().unwrap());
+            let c = classifier.classify(Input {
+                title: &item.title,
+                summary: &item.summary,
+                country: &item.country,
+                sector,
+            });
+            Outcome {
+                index,
+                expected: item.section.clone().unwrap_or_else(|| NONE.into()),
+                predicted: c
+                    .section
+                    .map(|s| s.code().to_string())
+                    .unwrap_or_else(|| NONE.into()),
+                expected_country: item.policy_country.clone(),
+                predicted_country: c.country.clone(),
+                expected_sectors: item.sectors.iter().cloned().collect(),
+                predicted_sectors: c.sectors.iter().map(|s| s.slug().to_string()).collect(),
+            }
+        })
+        .collect()
+}
+
+struct Scores {
+    items: usize,
+    section_accuracy: f64,
+    /// Micro-averaged over the items whose label has sectors.
+    sector_recall: f64,
+    /// Micro-averaged over the items whose label has a section (only candidates carry sectors).
+    sector_precision: f64,
+}
+
+fn ratio(num: usize, den: usize) -> f64 {
+    if den == 0 {
+        1.0
+    } else {
+        num as f64 / den as f64
+    }
+}
+
+fn scores<'a>(outcomes: impl Iterator<Item = &'a Outcome>) -> Scores {
+    let (mut n, mut right, mut tp, mut fn_, mut fp) = (0, 0, 0, 0, 0);
+    for o in outcomes {
+        n += 1;
+        right += usize::from(o.section_right());
+        if o.expected != NONE {
+            tp += o
+                .expected_sectors
+                .intersection(&o.predicted_sectors)
+                .count();
+            fn_ += o.expected_sectors.difference(&o.predicted_sectors).count();
+            fp += o.predicted_sectors.difference(&o.expected_sectors).count();
+        }
+    }
+    Scores {
+        items: n,
+        section_accuracy: ratio(right, n),
+        sector_recall: ratio(tp, tp + fn_),
+        sector_precision: ratio(tp, tp + fp),
+    }
+}
+
+fn section_codes() -> Vec<String> {
+    Section::ALL
+        .iter()
+        .map(|s| s.code().to_string())
+        .chain([NONE.to_string()])
+        .collect()
+}
+
+fn confusion(outcomes: &[Outcome]) -> String {
+    let codes = section_codes();
+    let mut table: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+    for o in outcomes {
+        *table
+            .entry((o.expected.as_str(), o.predicted.as_str()))
+            .or_default() += 1;
+    }
+    let mut out = String::from("expected \\ predicted");
+    for c in &codes {
+        let _ = write!(out, "{c:>6}");
+    }
+    out.push_str("  recall precision\n");
+    for row in &codes {
+        let _ = write!(out, "{row:<20}");
+        for col in &codes {
+            let _ = write!(
+                out,
+                "{:>6}",
+                table.get(&(row.as_str(), col.as_str())).unwrap_or(&0)
+            );
+        }
+        let diag = *table.get(&(row.as_str(), row.as_str())).unwrap_or(&0);
+        let row_total: usize = codes
+            .iter()
+            .map(|c| table.get(&(row.as_str(), c.as_str())).unwrap_or(&0))
+            .sum();
+        let col_total: usize = codes
+            .iter()
+            .map(|c| table.get(&(c.as_str(), row.as_str())).unwrap_or(&0))
+            .sum();
+        let _ = writeln!(
+            out,
+            "  {:>5.1}% {:>8.1}%",
+            100.0 * ratio(diag, row_total),
+            100.0 * ratio(diag, col_total)
+        );
+    }
+    out
+}
+
+fn sector_table(outcomes: &[Outcome]) -> String {
+    let mut out = String::from("sector        items  recall  precision\n");
+    for s in Sector::ALL {
+        let slug = s.slug();
+        let (mut tp, mut fn_, mut fp) = (0, 0, 0);
+        for o in outcomes.iter().filter(|o| o.expected != NONE) {
+            match (
+                o.expected_sectors.contains(slug),
+                o.predicted_sectors.contains(slug),
+            ) {
+                (true, true) => tp += 1,
+                (true, false) => fn_ += 1,
+                (false, true) => fp += 1,
+                (false, false) => {}
+            }
+        }
+        let _ = writeln!(
+            out,
+            "{slug:<12} {:>6}  {:>5.1}%  {:>8.1}%",
+            tp + fn_,
+            100.0 * ratio(tp, tp + fn_),
+            100.0 * ratio(tp, tp + fp)
+        );
+    }
+    out
+}
+
+fn line(items: &[Item], o: &Outcome) -> String {
+    let item = &items[o.index];
+    let mut what = format!("expected {} got {}", o.expected, o.predicted);
+    if o.expected == "1" || o.predicted == "1" {
+        let _ = write!(
+            what,
+            " (country {} / {})",
+            o.expected_country.as_deref().unwrap_or("-"),
+            o.predicted_country.as_deref().unwrap_or("-")
+        );
+    }
+    if o.expected != NONE && o.expected_sectors != o.predicted_sectors {
+        let _ = write!(
+            what,
+            " sectors {:?} / {:?}",
+            o.expected_sectors, o.predicted_sectors
+        );
+    }
+    format!(
+        "  #{:<3} [{} {}] {what}: {}",
+        o.index, item.country, item.publisher, item.title
+    )
+}
+
+#[test]
+fn labelled_set_covers_every_section_sector_and_language() {
+    let items = load();
+    assert!(items.len() >= 200, "{} items", items.len());
+    let mut sections: BTreeMap<String, usize> = BTreeMap::new();
+    let mut sectors: BTreeMap<String, usize> = BTreeMap::new();
+    let mut langs: BTreeMap<&str, usize> = BTreeMap::new();
+    for item in &items {
+        assert!(!item.title.trim().is_empty() && !item.note.trim().is_empty());
+        assert_eq!(item.country.len(), 2, "{}", item.title);
+        let section = item.section.clone().unwrap_or_else(|| NONE.into());
+        if let Some(s) = &item.section {
+            s.parse::<Section>().unwrap();
+        } else {
+            assert!(
+                item.sectors.is_empty(),
+                "sectors without a section: {}",
+                item.title
+            );
+        }
+        assert_eq!(
+            item.section.as_deref() == Some("1"),
+            item.policy_country.is_some(),
+            "policy_country goes with section 1 only: {}",
+            item.title
+        );
+        for s in item.sectors.iter().chain(&item.source_sector) {
+            s.parse::<Sector>().unwrap();
+        }
+        *sections.entry(section).or_default() += 1;
+        for s in &item.sectors {
+            *sectors.entry(s.clone()).or_default() += 1;
+        }
+        *langs.entry(item.lang.as_str()).or_default() += 1;
+    }
+    for code in section_codes() {
+        assert!(
+            sections.get(&code).is_some_and(|n| *n >= 10),
+            "section {code}: {sections:?}"
+        );
+    }
+    for s in Sector::ALL {
+        assert!(
+            sectors.get(s.slug()).is_some_and(|n| *n >= 3),
+            "sector {s}: {sectors:?}"
+        );
+    }
+    for (lang, min) in [("ja", 20), ("en", 20), ("fr", 20)] {
+        assert!(langs.get(lang).is_some_and(|n| *n >= min), "{langs:?}");
+    }
+}
+
+#[test]
+fn classification_meets_the_bar_on_the_labelled_set() {
+    let items = load();
+    let outcomes = run(&items);
+    let all = scores(outcomes.iter());
+    let tuned = scores(outcomes.iter().filter(|o| !held_out(o.index)));
+    let held = scores(outcomes.iter().filter(|o| held_out(o.index)));
+
+    println!(
+        "\nsections (rows = expected, columns = predicted):\n{}",
+        confusion(&outcomes)
+    );
+    println!(
+        "sectors (items whose label has a section):\n{}",
+        sector_table(&outcomes)
+    );
+    for (name, s) in [
+        ("all", &all),
+        ("tuning part", &tuned),
+        ("held-out part", &held),
+    ] {
+        println!(
+            "{name:<14} {:>4} items  section accuracy {:>5.1}%  sector recall {:>5.1}%  sector precision {:>5.1}%",
+            s.items,
+            100.0 * s.section_accuracy,
+            100.0 * s.sector_recall,
+            100.0 * s.sector_precision
+        );
+    }
+
+    let show_held = std::env::var_os("KIZASHI_EVAL_SHOW_HELDOUT").is_some();
+    let wrong: Vec<&Outcome> = outcomes
+        .iter()
+        .filter(|o| {
+            !o.section_right() || (o.expected != NONE && o.expected_sectors != o.predicted_sectors)
+        })
+        .collect();
+    println!("\nmisclassified (section or sectors):");
+    let mut hidden = 0;
+    for o in &wrong {
+        if held_out(o.index) && !show_held {
+            hidden += 1;
+        } else {
+            println!("{}", line(&items, o));
+        }
+    }
+    if hidden > 0 {
+        println!("  … and {hidden} held-out items (KIZASHI_EVAL_SHOW_HELDOUT=1 to list them)");
+    }
+
+    assert!(
+        all.section_accuracy >= BAR,
+        "section accuracy {:.1}% is below {:.0}%",
+        100.0 * all.section_accuracy,
+        100.0 * BAR
+    );
+    assert!(
+        all.sector_recall >= BAR,
+        "sector recall {:.1}% is below {:.0}%",
+        100.0 * all.sector_recall,
+        100.0 * BAR
+    );
+}
