@@ -58,8 +58,23 @@ pub enum Command {
         #[arg(long, default_value = "JP", value_name = "CODE")]
         country: String,
     },
+    /// Alert channels with their queued, dead and recent deliveries.
+    Alerts {
+        #[command(subcommand)]
+        command: Option<AlertsCommand>,
+    },
     /// Re-tag every stored item with the current rules.
     Reclassify,
+    /// Write a JSON Lines archive of the store now (into <data_dir>/backups).
+    Backup,
+    /// Rebuild the store from an archive written by `backup` or by the daemon.
+    Restore {
+        /// The archive (<data_dir>/backups/kizashi-YYYYMMDD.jsonl).
+        file: PathBuf,
+        /// Move an existing store aside (<data_dir>.before-restore-<time>) instead of refusing.
+        #[arg(long)]
+        force: bool,
+    },
     /// Rule files.
     Rules {
         #[command(subcommand)]
@@ -69,6 +84,15 @@ pub enum Command {
     Config {
         #[command(subcommand)]
         command: ConfigCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AlertsCommand {
+    /// Queue dead alerts again (and re-enable channels a 410 disabled).
+    Replay {
+        /// Only the alert whose id starts with this; all dead alerts when absent.
+        id: Option<String>,
     },
 }
 

@@ -11,7 +11,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use chrono::{NaiveDate, Utc};
 
 use crate::classify::Classifier;
-use crate::cli::{Cli, Command, ConfigCommand, ExportArgs, RulesCommand};
+use crate::cli::{AlertsCommand, Cli, Command, ConfigCommand, ExportArgs, RulesCommand};
 use crate::config::Config;
 use crate::daemon;
 use crate::export::{self, Format, sources};
@@ -67,6 +67,9 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
                 Command::Sources { test: Some(id), .. } => test_source(&config, id).await,
                 Command::Sources { json, test: None } => sources_cmd(&config, *json).await,
                 Command::Reclassify => reclassify_cmd(&config),
+                Command::Alerts { command } => alerts_cmd(&config, command.as_ref()).await,
+                Command::Backup => backup_cmd(&config),
+                Command::Restore { file, force } => restore_cmd(&config, file, *force),
                 Command::Config {
                     command: ConfigCommand::Check,
                 } => config_check(&config),
@@ -77,8 +80,10 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
 }
 
 async fn run_once(config: Config) -> Result<ExitCode> {
+    let data_dir = config.data_dir.clone();
     let summary = daemon::run_once(Arc::new(config))
         .await
+        .map_err(|e| daemon_failed(&data_dir, e))
         .context("run --once failed")?;
     for o in &summary.outcomes {
         match &o.error {
@@ -107,8 +112,10 @@ async fn run_once(config: Config) -> Result<ExitCode> {
 async fn run(config: Config) -> Result<ExitCode> {
     let config = Arc::new(config);
     let listener = daemon::bind(&config).await?;
+    let data_dir = config.data_dir.clone();
     daemon::run(config, listener, shutdown_signal())
         .await
+        .map_err(|e| daemon_failed(&data_dir, e))
         .context("the daemon stopped on an error")?;
     Ok(ExitCode::SUCCESS)
 }
@@ -162,7 +169,7 @@ fn open_store(config: &Config) -> Result<Option<SledStore>> {
     match SledStore::open(&config.data_dir) {
         Ok(s) => Ok(Some(s)),
         Err(store::Error::Locked { .. }) => Ok(None),
-        Err(e) => Err(e).context("cannot open the store"),
+        Err(e) => Err(store_open_failed(&config.data_dir, e)),
     }
 }
 
@@ -226,6 +233,15 @@ async fn sources_cmd(config: &Config, json: bool) -> Result<ExitCode> {
 
 /// Asks the running daemon's API: it holds the store.
 async fn from_daemon(config: &Config, path: &str) -> Result<Vec<u8>> {
+    daemon_request(config, reqwest::Method::GET, path).await
+}
+
+async fn post_to_daemon(config: &Config, path: &str) -> Result<Vec<u8>> {
+    daemon_request(config, reqwest::Method::POST, path).await
+}
+
+/// Asks the running daemon's API: it holds the store.
+async fn daemon_request(config: &Config, method: reqwest::Method, path: &str) -> Result<Vec<u8>> {
     let mut addr = config.api.listen;
     if addr.ip().is_unspecified() {
         addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
@@ -235,7 +251,10 @@ async fn from_daemon(config: &Config, path: &str) -> Result<Vec<u8>> {
         .no_proxy()
         .timeout(Duration::from_secs(60))
         .build()?;
-    let mut request = client.get(&url);
+    // The custom header marks a request no web page could have sent without asking first.
+    let mut request = client
+        .request(method, &url)
+        .header(crate::api::CLIENT_HEADER, "1");
     if let Some(token) = &config.api.token {
         request = request.bearer_auth(token);
     }
@@ -330,8 +349,29 @@ async fn test_source(config: &Config, id: &str) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+async fn alerts_cmd(config: &Config, command: Option<&AlertsCommand>) -> Result<ExitCode> {
+    let text = match (open_store(config)?, command) {
+        (Some(store), None) => crate::alert::listing(&store, &config.alerts)?.into_bytes(),
+        (Some(store), Some(AlertsCommand::Replay { id })) => {
+            let n = crate::alert::deliver::replay(&store, id.as_deref(), Utc::now())?;
+            format!("{n} alerts queued again\n").into_bytes()
+        }
+        (None, None) => from_daemon(config, "/api/alerts").await?,
+        (None, Some(AlertsCommand::Replay { id })) => {
+            let path = match id {
+                Some(id) => format!("/api/alerts/replay?id={id}"),
+                None => "/api/alerts/replay".to_string(),
+            };
+            post_to_daemon(config, &path).await?
+        }
+    };
+    write_output(None, &text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
 fn reclassify_cmd(config: &Config) -> Result<ExitCode> {
     let store = SledStore::open(&config.data_dir)
+        .map_err(|e| store_open_failed(&config.data_dir, e))
         .context("cannot open the store (stop the daemon first: it re-tags on start)")?;
     let classifier = Classifier::load(config.rules_dir.as_deref())?;
     let n = daemon::reclassify(config, &store, &classifier)?;
@@ -496,4 +536,108 @@ fn adhoc_spec(country: &str) -> Result<SourceSpec> {
         csv: None,
         detail: false,
     })
+}
+
+/// A store that cannot be opened, explained: how to restore it when it is damaged. Opening
+/// goes through here (via `open_store` and `daemon_failed`) so that the advice is the same
+/// everywhere; a sled panic while opening a damaged store is caught by `open_store`.
+fn store_open_failed(data_dir: &Path, e: store::Error) -> anyhow::Error {
+    let mut reason = e.to_string();
+    let mut cause = std::error::Error::source(&e);
+    while let Some(c) = cause {
+        reason.push_str(&format!(": {c}"));
+        cause = c.source();
+    }
+    // Locked, unreadable directories and I/O failures (a full disk) are not cured by a restore.
+    let damaged = match &e {
+        store::Error::Corrupt { .. } => true,
+        store::Error::Engine(_) => {
+            let lower = reason.to_lowercase();
+            lower.contains("corrupt") || lower.contains("bug")
+        }
+        _ => false,
+    };
+    if damaged {
+        restore_advice(data_dir, &reason)
+    } else {
+        anyhow::Error::new(e)
+    }
+}
+
+fn restore_advice(data_dir: &Path, reason: &str) -> anyhow::Error {
+    use crate::store::backup;
+    let backups = backup::backups_dir(data_dir);
+    match backup::newest_archive(data_dir) {
+        Some(archive) => anyhow!(
+            "the store in {} could not be opened ({reason}); restore it with \
+             `kizashi restore --force {}` (archives are in {})",
+            data_dir.display(),
+            archive.display(),
+            backups.display()
+        ),
+        None => anyhow!(
+            "the store in {} could not be opened ({reason}); there is no archive in {} to \
+             restore it from (`kizashi restore FILE`): move {} aside to start with an empty \
+             store",
+            data_dir.display(),
+            backups.display(),
+            data_dir.display()
+        ),
+    }
+}
+
+/// The daemon's error, with restore advice when the store it opened is damaged.
+fn daemon_failed(data_dir: &Path, e: daemon::Error) -> anyhow::Error {
+    match e {
+        daemon::Error::Store(e) => store_open_failed(data_dir, e),
+        other => anyhow::Error::new(other),
+    }
+}
+
+/// `kizashi backup`: an archive now, through the store.
+fn backup_cmd(config: &Config) -> Result<ExitCode> {
+    use crate::store::backup;
+    let Some(store) = open_store(config)? else {
+        bail!(
+            "the store in {} is held by another process (the daemon); the daemon writes an \
+             archive a day into {}",
+            config.data_dir.display(),
+            backup::backups_dir(&config.data_dir).display()
+        );
+    };
+    let dir = backup::backups_dir(&config.data_dir);
+    let path = backup::write_archive(&store, &dir, backup::DEFAULT_KEEP, Utc::now())
+        .with_context(|| format!("cannot write an archive into {}", dir.display()))?;
+    println!("{}", path.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `kizashi restore FILE [--force]`: rebuilds the store from an archive.
+fn restore_cmd(config: &Config, file: &Path, force: bool) -> Result<ExitCode> {
+    use crate::store::backup;
+    let summary =
+        backup::restore(file, &config.data_dir, force, Utc::now()).with_context(|| {
+            format!(
+                "cannot restore {} into {}",
+                file.display(),
+                config.data_dir.display()
+            )
+        })?;
+    let mut out = format!(
+        "restored {} items and {} sources from {} (archive of {}) into {}\n",
+        summary.items,
+        summary.sources,
+        file.display(),
+        summary
+            .created
+            .with_timezone(&jst())
+            .format("%Y-%m-%d %H:%M JST"),
+        config.data_dir.display()
+    );
+    if let Some(aside) = &summary.moved_aside {
+        out.push_str(&format!("the previous store is in {}\n", aside.display()));
+    }
+    out.push_str("the first poll of each source will record its items without alerting\n");
+    write_output(None, out.as_bytes())?;
+    Ok(ExitCode::SUCCESS)
 }

@@ -95,17 +95,95 @@ pub struct FetchSettings {
     pub proxy: Option<Url>,
 }
 
-/// Where an alert goes. Delivery comes with the alerting work; the configuration is
-/// accepted now so that files written for it load.
+/// A secret (a webhook signing key, an SMTP password): never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret's text.
+    pub fn new(text: impl Into<String>) -> Secret {
+        Secret(text.into())
+    }
+
+    /// The secret's text, for the one place that uses it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// Where an alert channel delivers.
+#[derive(Debug, Clone)]
+pub enum Channel {
+    /// POST JSON, Standard Webhooks headers, signed when a secret is set.
+    Webhook { url: Url, secret: Option<Secret> },
+    /// Runs a program (no shell) with the alert as JSON on stdin.
+    Command { argv: Vec<String> },
+    /// Plain-text mail through an SMTP relay (`smtp://host:port`, `smtps://…`).
+    Email {
+        smtp: String,
+        from: String,
+        to: Vec<String>,
+        password: Option<Secret>,
+    },
+}
+
+impl Channel {
+    /// `webhook`, `command` or `email`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Channel::Webhook { .. } => "webhook",
+            Channel::Command { .. } => "command",
+            Channel::Email { .. } => "email",
+        }
+    }
+}
+
+/// One `[[alerts]]` channel with its filters.
 #[derive(Debug, Clone)]
 pub struct AlertSpec {
-    pub kind: String,
-    pub target: Option<String>,
+    /// Stable name: queued alerts refer to it across restarts and reordering.
+    pub name: String,
+    pub channel: Channel,
     pub sections: Vec<Section>,
     pub sectors: Vec<Sector>,
+    pub attack_types: Vec<crate::model::AttackType>,
     pub sources: Vec<String>,
+    /// Items published longer ago never alert.
     pub max_age: Duration,
+    /// One message per interval listing the new candidates, instead of one per item.
+    pub digest: Option<Duration>,
+    /// Later reports of a story (第2報, 最終報, "Update 3") alert too.
+    pub updates: bool,
+    /// The channel also hears of failing, broken and silent sources.
+    pub operator: bool,
+    /// Polls in a row a source must fail before the operator hears of it.
+    pub failures: u32,
+    /// Wait before each retry; the alert is dead after the last one.
+    pub retries: Vec<Duration>,
+    /// Per attempt.
+    pub timeout: Duration,
 }
+
+/// Standard Webhooks' retry schedule (about three days in all).
+pub const DEFAULT_RETRIES: [Duration; 9] = [
+    Duration::from_secs(5),
+    Duration::from_secs(5 * 60),
+    Duration::from_secs(30 * 60),
+    Duration::from_secs(2 * 3600),
+    Duration::from_secs(5 * 3600),
+    Duration::from_secs(10 * 3600),
+    Duration::from_secs(14 * 3600),
+    Duration::from_secs(20 * 3600),
+    Duration::from_secs(24 * 3600),
+];
+pub const DEFAULT_ALERT_TIMEOUT: Duration = Duration::from_secs(15);
+pub const DEFAULT_OPERATOR_FAILURES: u32 = 3;
 
 /// A validated configuration.
 #[derive(Debug, Clone)]
@@ -689,106 +767,275 @@ impl Validator<'_> {
             self.error("alerts", "expected an array of tables ([[alerts]])");
             return Vec::new();
         };
-        let mut out = Vec::new();
+        let mut out: Vec<AlertSpec> = Vec::new();
         for (i, entry) in entries.iter().enumerate() {
             let path = format!("alerts[{i}]");
             let Some(t) = entry.as_table() else {
                 self.error(path, "expected a table");
                 continue;
             };
-            self.unknown_keys(
-                t,
-                &path,
-                &[
-                    "kind",
-                    "url",
-                    "command",
-                    "args",
-                    "to",
-                    "from",
-                    "smtp",
-                    "secret",
-                    "secret_file",
-                    "secret_env",
-                    "timeout",
-                    "sections",
-                    "sectors",
-                    "attack_types",
-                    "sources",
-                    "max_age",
-                    "digest",
-                    "updates",
-                ],
-            );
-            let kind = self.required_string(t, &path, "kind");
-            let target = match kind.as_deref() {
-                Some("webhook") => {
-                    let url = self.required_string(t, &path, "url");
-                    if let Some(u) = &url
-                        && !matches!(
-                            Url::parse(u).map(|u| u.scheme().to_string()).as_deref(),
-                            Ok("http" | "https")
-                        )
-                    {
-                        self.error(join(&path, "url"), format!("{u:?} is not an http(s) URL"));
-                    }
-                    url
-                }
-                Some("command") => self
-                    .get::<Vec<String>>(t, &path, "command")
-                    .and_then(|argv| {
-                        if argv.is_empty() {
-                            self.error(join(&path, "command"), "must name a program");
-                            None
-                        } else {
-                            Some(argv.join(" "))
-                        }
-                    }),
-                Some("email") => self.required_string(t, &path, "to"),
-                Some(other) => {
+            let before = self.errors.len();
+            if let Some(spec) = self.alert(t, &path, sources, warnings) {
+                if out.iter().any(|o| o.name == spec.name) {
                     self.error(
-                        join(&path, "kind"),
-                        format!("{other:?}: expected webhook, command or email"),
+                        join(&path, "name"),
+                        format!("duplicate alert channel name {:?}", spec.name),
                     );
-                    None
+                } else if self.errors.len() == before {
+                    out.push(spec);
                 }
-                None => None,
-            };
-            let sections = self
-                .list::<Section>(t, &path, "sections")
-                .unwrap_or(vec![Section::AbroadCritical, Section::DomesticCritical]);
-            let sectors = self.list::<Sector>(t, &path, "sectors").unwrap_or_default();
-            let alert_sources: Vec<String> = self.get(t, &path, "sources").unwrap_or_default();
-            for (j, s) in alert_sources.iter().enumerate() {
-                if !sources.iter().any(|spec| &spec.id == s) {
-                    self.error(
-                        format!("{path}.sources[{j}]"),
-                        format!("no source with id {s:?}"),
-                    );
-                }
-            }
-            let max_age = if t.contains_key("max_age") {
-                self.duration(t, &path, "max_age")
-                    .unwrap_or(DEFAULT_ALERT_MAX_AGE)
-            } else {
-                DEFAULT_ALERT_MAX_AGE
-            };
-            if let Some(kind) = kind {
-                warnings.push(format!(
-                    "{path}: {kind} alerts are accepted but not delivered by this version yet"
-                ));
-                out.push(AlertSpec {
-                    kind,
-                    target,
-                    sections,
-                    sectors,
-                    sources: alert_sources,
-                    max_age,
-                });
             }
         }
         out
     }
+
+    fn alert(
+        &mut self,
+        t: &Table,
+        path: &str,
+        sources: &[SourceSpec],
+        warnings: &mut Vec<String>,
+    ) -> Option<AlertSpec> {
+        self.unknown_keys(
+            t,
+            path,
+            &[
+                "name",
+                "kind",
+                "url",
+                "command",
+                "to",
+                "from",
+                "smtp",
+                "secret",
+                "secret_file",
+                "secret_env",
+                "password_env",
+                "password_file",
+                "timeout",
+                "sections",
+                "sectors",
+                "attack_types",
+                "sources",
+                "max_age",
+                "digest",
+                "updates",
+                "operator",
+                "failures",
+                "retries",
+            ],
+        );
+        let kind = self.required_string(t, path, "kind")?;
+        let secret = self.secret(t, path, "secret", "secret_file", "secret_env");
+        let channel = match kind.as_str() {
+            "webhook" => {
+                let text = self.required_string(t, path, "url")?;
+                match Url::parse(&text) {
+                    Ok(url) if matches!(url.scheme(), "http" | "https") => {
+                        if url.scheme() == "http" && !url.host_str().is_some_and(is_loopback_name) {
+                            warnings.push(format!("{path}: webhook {text} is plain http: alerts cross the network unencrypted"));
+                        }
+                        Channel::Webhook { url, secret }
+                    }
+                    _ => {
+                        self.error(join(path, "url"), format!("{text:?} is not an http(s) URL"));
+                        return None;
+                    }
+                }
+            }
+            "command" => {
+                let argv: Vec<String> = match t.get("command") {
+                    Some(Value::String(s)) => vec![s.clone()],
+                    Some(_) => self.get(t, path, "command")?,
+                    None => {
+                        self.error(join(path, "command"), "missing (required): the program and its arguments, e.g. [\"/usr/local/bin/notify\", \"--quiet\"]");
+                        return None;
+                    }
+                };
+                if argv.first().is_none_or(|p| p.trim().is_empty()) {
+                    self.error(join(path, "command"), "must name a program");
+                    return None;
+                }
+                Channel::Command { argv }
+            }
+            "email" => {
+                let to: Vec<String> = match t.get("to") {
+                    Some(Value::String(s)) => vec![s.clone()],
+                    Some(_) => self.get(t, path, "to")?,
+                    None => {
+                        self.error(
+                            join(path, "to"),
+                            "missing (required): one address or a list",
+                        );
+                        return None;
+                    }
+                };
+                let from = self.required_string(t, path, "from")?;
+                let smtp = self.required_string(t, path, "smtp")?;
+                if !(smtp.starts_with("smtp://") || smtp.starts_with("smtps://")) {
+                    self.error(
+                        join(path, "smtp"),
+                        format!("{smtp:?}: expected smtp://host:port or smtps://host:port"),
+                    );
+                    return None;
+                }
+                for (j, address) in to.iter().chain(std::iter::once(&from)).enumerate() {
+                    if !address.contains('@') {
+                        self.error(
+                            format!("{path}.to[{j}]"),
+                            format!("{address:?} is not a mail address"),
+                        );
+                    }
+                }
+                let password = self.secret(t, path, "password", "password_file", "password_env");
+                Channel::Email {
+                    smtp,
+                    from,
+                    to,
+                    password,
+                }
+            }
+            other => {
+                self.error(
+                    join(path, "kind"),
+                    format!("{other:?}: expected webhook, command or email"),
+                );
+                return None;
+            }
+        };
+        let name = match self.get::<String>(t, path, "name") {
+            Some(n) if !n.trim().is_empty() => n,
+            _ => default_channel_name(&channel),
+        };
+        let sections = self
+            .list::<Section>(t, path, "sections")
+            .unwrap_or(vec![Section::AbroadCritical, Section::DomesticCritical]);
+        let sectors = self.list::<Sector>(t, path, "sectors").unwrap_or_default();
+        let attack_types = self
+            .list::<crate::model::AttackType>(t, path, "attack_types")
+            .unwrap_or_default();
+        let alert_sources: Vec<String> = self.get(t, path, "sources").unwrap_or_default();
+        for (j, s) in alert_sources.iter().enumerate() {
+            if !sources.iter().any(|spec| &spec.id == s) {
+                self.error(
+                    format!("{path}.sources[{j}]"),
+                    format!("no source with id {s:?}"),
+                );
+            }
+        }
+        let max_age = if t.contains_key("max_age") {
+            self.duration(t, path, "max_age")
+                .unwrap_or(DEFAULT_ALERT_MAX_AGE)
+        } else {
+            DEFAULT_ALERT_MAX_AGE
+        };
+        let digest = if t.contains_key("digest") {
+            self.duration(t, path, "digest")
+        } else {
+            None
+        };
+        let timeout = if t.contains_key("timeout") {
+            self.duration(t, path, "timeout")
+                .unwrap_or(DEFAULT_ALERT_TIMEOUT)
+        } else {
+            DEFAULT_ALERT_TIMEOUT
+        };
+        let retries = match t.get("retries") {
+            None => DEFAULT_RETRIES.to_vec(),
+            Some(_) => {
+                let texts: Vec<String> = self.get(t, path, "retries").unwrap_or_default();
+                let mut out = Vec::new();
+                for (j, text) in texts.iter().enumerate() {
+                    match humantime::parse_duration(text) {
+                        Ok(d) => out.push(d),
+                        Err(e) => self.error(
+                            format!("{path}.retries[{j}]"),
+                            format!("invalid duration {text:?}: {e}"),
+                        ),
+                    }
+                }
+                out
+            }
+        };
+        let failures = self
+            .get::<u32>(t, path, "failures")
+            .unwrap_or(DEFAULT_OPERATOR_FAILURES)
+            .max(1);
+        Some(AlertSpec {
+            name,
+            channel,
+            sections,
+            sectors,
+            attack_types,
+            sources: alert_sources,
+            max_age,
+            digest,
+            updates: self.get::<bool>(t, path, "updates").unwrap_or(false),
+            operator: self.get::<bool>(t, path, "operator").unwrap_or(false),
+            failures,
+            retries,
+            timeout,
+        })
+    }
+
+    /// A secret given inline, in a file, or in an environment variable.
+    fn secret(
+        &mut self,
+        t: &Table,
+        path: &str,
+        inline: &str,
+        file: &str,
+        env: &str,
+    ) -> Option<Secret> {
+        if let Some(s) = self.get::<String>(t, path, inline) {
+            return Some(Secret(s));
+        }
+        if let Some(f) = self.get::<String>(t, path, file) {
+            return match std::fs::read_to_string(&f) {
+                Ok(text) if !text.trim().is_empty() => Some(Secret(text.trim().to_string())),
+                Ok(_) => {
+                    self.error(join(path, file), format!("{f}: the file is empty"));
+                    None
+                }
+                Err(e) => {
+                    self.error(join(path, file), format!("{f}: cannot read: {e}"));
+                    None
+                }
+            };
+        }
+        if let Some(var) = self.get::<String>(t, path, env) {
+            return match std::env::var(&var) {
+                Ok(v) if !v.is_empty() => Some(Secret(v)),
+                _ => {
+                    self.error(
+                        join(path, env),
+                        format!("the environment variable {var} is not set"),
+                    );
+                    None
+                }
+            };
+        }
+        None
+    }
+}
+
+fn is_loopback_name(host: &str) -> bool {
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// A name that stays the same while the channel does: its kind and a hash of its target.
+fn default_channel_name(channel: &Channel) -> String {
+    use sha2::{Digest, Sha256};
+    let target = match channel {
+        Channel::Webhook { url, .. } => url.to_string(),
+        Channel::Command { argv } => argv.join("\u{0}"),
+        Channel::Email { to, smtp, .. } => format!("{smtp}\u{0}{}", to.join(",")),
+    };
+    let hash = crate::model::hex(&Sha256::digest(target.as_bytes())[..4]);
+    format!("{}-{hash}", channel.kind())
 }
 
 fn join(path: &str, key: &str) -> String {
@@ -898,7 +1145,7 @@ max_age = "3d"
         assert_eq!(config.sources[0].kind, SourceKind::Html);
         assert_eq!(config.sources[0].timezone, chrono_tz::Asia::Tokyo);
         assert_eq!(config.alerts.len(), 1);
-        assert_eq!(config.warnings.len(), 1, "{:?}", config.warnings);
+        assert!(config.warnings.is_empty(), "{:?}", config.warnings);
     }
 
     #[test]

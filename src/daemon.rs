@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{error, info, warn};
 
+use crate::alert;
 use crate::api;
 use crate::classify::{self, Classifier};
 use crate::config::Config;
@@ -26,6 +27,8 @@ use crate::store::{self, SledStore, Store};
 /// How long in-flight polls get to finish after a shutdown signal.
 pub const DRAIN_DEADLINE: Duration = Duration::from_secs(20);
 const RULES_HASH_KEY: &str = "rules_hash";
+/// How often due alerts are looked for.
+pub const ALERT_TICK: Duration = Duration::from_secs(1);
 
 /// Why the daemon could not start or had to stop.
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +51,7 @@ pub enum Error {
 #[derive(Debug, Default)]
 pub struct OnceSummary {
     pub outcomes: Vec<PollOutcome>,
+    pub alerts: crate::alert::deliver::Summary,
 }
 
 impl OnceSummary {
@@ -75,6 +79,7 @@ pub fn prepare(config: &Config) -> Result<Deps, Error> {
     let fetcher = Arc::new(Fetcher::new(&config.fetch)?);
     reclassify_if_rules_changed(config, store.as_ref(), &classifier)?;
     Ok(Deps {
+        alerts: Arc::new(config.alerts.clone()),
         store,
         fetcher,
         classifier,
@@ -142,10 +147,12 @@ pub async fn run_once(config: Arc<Config>) -> Result<OnceSummary, Error> {
             Err(e) => warn!(error = %e, "poll task ended abnormally"),
         }
     }
-    deps.store.flush()?;
     if let Some(e) = store_error {
         return Err(e.into());
     }
+    summary.alerts =
+        alert::deliver::run_due(deps.store.as_ref(), &config.alerts, Utc::now()).await?;
+    deps.store.flush()?;
     summary.outcomes.sort_by(|a, b| a.source.cmp(&b.source));
     Ok(summary)
 }
@@ -217,6 +224,31 @@ pub async fn run(
                         record_fatal(&fatal, e, &parent);
                         break;
                     }
+                }
+            }
+        });
+    }
+    // A JSON Lines archive at start when the newest is a day old, then daily.
+    tracker.spawn(store::backup::archive_daily(
+        deps.store.clone(),
+        config.data_dir.clone(),
+        token.child_token(),
+    ));
+    if !config.alerts.is_empty() {
+        let store = deps.store.clone();
+        let specs = config.alerts.clone();
+        let stop = token.child_token();
+        let parent = token.clone();
+        let fatal = fatal.clone();
+        tracker.spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = stop.cancelled() => break,
+                    _ = tokio::time::sleep(ALERT_TICK) => {}
+                }
+                if let Err(e) = alert::deliver::run_due(store.as_ref(), &specs, Utc::now()).await {
+                    record_fatal(&fatal, e, &parent);
+                    break;
                 }
             }
         });

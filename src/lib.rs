@@ -12,6 +12,7 @@
 //! [`pipeline`] (one poll of one source) and [`daemon`] (lifecycle); [`commands`] is the edge
 //! that the binary calls.
 
+pub mod alert;
 pub mod api;
 pub mod classify;
 pub mod cli;

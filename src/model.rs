@@ -335,6 +335,53 @@ pub struct SourceState {
     /// When the source is due again (wall clock, so that it survives restarts).
     pub next_poll: Option<DateTime<Utc>>,
     pub items_stored: u64,
+    /// When a poll last found a new item, and the usual gap between such polls (an average
+    /// over `cadence_samples` gaps): a source silent for much longer is reported.
+    #[serde(default)]
+    pub last_new_item: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub typical_gap_secs: Option<u64>,
+    #[serde(default)]
+    pub cadence_samples: u32,
+    #[serde(default)]
+    pub silence_reported: bool,
+}
+
+/// What an alert is about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum AlertSubject {
+    /// A new stored item that matched the channel's filters.
+    Item { item_id: String },
+    /// Something the operator must hear of: a failing, broken or silent source.
+    Operator { source: String, message: String },
+}
+
+/// Where an alert is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertState {
+    /// Waiting for its next attempt (or, on a digest channel, for the digest).
+    Queued,
+    Delivered,
+    /// Given up: the receiver refused it, or the retry schedule ran out. Can be replayed.
+    Dead,
+}
+
+/// One alert for one channel, kept in the store from the moment its item is stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlertEntry {
+    /// Stable across retries and restarts: the receivers' idempotency key (`webhook-id`).
+    pub id: String,
+    /// The `name` of the `[[alerts]]` channel.
+    pub channel: String,
+    pub subject: AlertSubject,
+    pub created: DateTime<Utc>,
+    pub state: AlertState,
+    pub attempts: u32,
+    pub next_attempt: DateTime<Utc>,
+    pub last_error: Option<String>,
+    pub delivered: Option<DateTime<Utc>>,
 }
 
 /// Lower-case hex of bytes.

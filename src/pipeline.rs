@@ -10,7 +10,9 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use tracing::{Instrument, debug, info_span, trace, warn};
 
+use crate::alert;
 use crate::classify::{self, Classifier};
+use crate::config::AlertSpec;
 use crate::fetch::{self, Fetched, Fetcher, Validators};
 use crate::model::{Item, RawItem, SourceKind, SourceSpec, SourceState, jst};
 use crate::parse::{self, ParseContext};
@@ -23,6 +25,8 @@ pub struct Deps {
     pub store: Arc<dyn Store>,
     pub fetcher: Arc<Fetcher>,
     pub classifier: Arc<Classifier>,
+    /// The `[[alerts]]` channels: new items and source troubles are queued for them.
+    pub alerts: Arc<Vec<AlertSpec>>,
 }
 
 /// How one poll went.
@@ -93,6 +97,7 @@ async fn poll_inner(spec: &SourceSpec, deps: &Deps) -> Result<PollOutcome, store
             state.consecutive_failures = 0;
             let next = sources::after(now, sources::jittered(spec.interval));
             state.next_poll = Some(next);
+            track_cadence(deps, spec, &mut state, 0, now)?;
             deps.store.put_state(&spec.id, &state)?;
             deps.store.flush()?;
             return Ok(PollOutcome {
@@ -137,7 +142,28 @@ async fn poll_inner(spec: &SourceSpec, deps: &Deps) -> Result<PollOutcome, store
     state.consecutive_failures = 0;
     let next = sources::after(now, sources::jittered(spec.interval));
     state.next_poll = Some(next);
-    let written = deps.store.apply_poll(&spec.id, &items, &state)?;
+    let silent = silent_baseline(deps, &spec.id)?;
+    let specs = deps.alerts.clone();
+    let queue = move |item: &Item| {
+        if silent {
+            Vec::new()
+        } else {
+            alert::entries_for_item(&specs, item, now)
+        }
+    };
+    let new_ids: std::collections::HashSet<String> = items
+        .iter()
+        .filter(|i| deps.store.item(&i.id).is_err())
+        .map(|i| i.id.clone())
+        .collect();
+    track_cadence(deps, spec, &mut state, new_ids.len(), now)?;
+    let written = deps
+        .store
+        .apply_poll_with_alerts(&spec.id, &items, &state, &queue)?;
+    if silent {
+        deps.store
+            .set_meta(&format!("baselined:{}", spec.id), &now.to_rfc3339())?;
+    }
     deps.store.flush()?;
     if let Some(p) = &problem {
         warn!(problem = %p, "items dropped");
@@ -164,6 +190,40 @@ fn record_failure(
     state.consecutive_failures = state.consecutive_failures.saturating_add(1);
     state.last_status = Some(status.to_string());
     state.last_error = Some(error.clone());
+    // The operator hears of a failing source once per failure streak, and of broken
+    // selectors at once.
+    let streak = state
+        .last_success
+        .map(|t| t.to_rfc3339())
+        .unwrap_or_else(|| "never".into());
+    let broken_listing = error.contains("matched nothing") || error.contains("no listing found");
+    let entries = if broken_listing && state.consecutive_failures == 1 {
+        let message = format!("the listing page yields no items: {error}");
+        alert::entries_for_operator(
+            &deps.alerts,
+            &spec.id,
+            &message,
+            &format!("broken:{streak}"),
+            None,
+            now,
+        )
+    } else {
+        let message = format!(
+            "{} polls in a row failed; last: {error}",
+            state.consecutive_failures
+        );
+        alert::entries_for_operator(
+            &deps.alerts,
+            &spec.id,
+            &message,
+            &format!("failing:{streak}"),
+            Some(state.consecutive_failures),
+            now,
+        )
+    };
+    for entry in &entries {
+        deps.store.queue_alert(entry)?;
+    }
     let wait = sources::backoff(spec.interval, state.consecutive_failures, retry_after);
     let next = sources::after(now, wait);
     state.next_poll = Some(next);
@@ -177,6 +237,66 @@ fn record_failure(
         error: Some(error),
         next_poll: next,
     })
+}
+
+/// After a restore, each source's first poll records without alerting: the items it finds
+/// again are not news.
+fn silent_baseline(deps: &Deps, source: &str) -> Result<bool, store::Error> {
+    let restored = deps
+        .store
+        .meta("silent_baseline")?
+        .is_some_and(|v| !v.is_empty());
+    Ok(restored && deps.store.meta(&format!("baselined:{source}"))?.is_none())
+}
+
+/// Keeps the source's usual gap between polls that bring something new, and tells the
+/// operator (once) when a source that usually publishes has been silent far longer.
+fn track_cadence(
+    deps: &Deps,
+    spec: &SourceSpec,
+    state: &mut SourceState,
+    new_items: usize,
+    now: DateTime<Utc>,
+) -> Result<(), store::Error> {
+    /// Gaps needed before silence means anything.
+    const SAMPLES: u32 = 3;
+    if new_items > 0 {
+        if let Some(last) = state.last_new_item {
+            let gap = (now - last).num_seconds().max(0) as u64;
+            state.typical_gap_secs = Some(match state.typical_gap_secs {
+                Some(typical) if state.cadence_samples > 0 => (typical * 3 + gap) / 4,
+                _ => gap,
+            });
+            state.cadence_samples = state.cadence_samples.saturating_add(1);
+        }
+        state.last_new_item = Some(now);
+        state.silence_reported = false;
+        return Ok(());
+    }
+    let (Some(last), Some(typical)) = (state.last_new_item, state.typical_gap_secs) else {
+        return Ok(());
+    };
+    let limit = (typical * 3).max(24 * 3600);
+    let silent_for = (now - last).num_seconds().max(0) as u64;
+    if state.cadence_samples >= SAMPLES && !state.silence_reported && silent_for > limit {
+        let message = format!(
+            "nothing new for {} (usually every {})",
+            humantime::format_duration(std::time::Duration::from_secs(silent_for)),
+            humantime::format_duration(std::time::Duration::from_secs(typical))
+        );
+        for entry in alert::entries_for_operator(
+            &deps.alerts,
+            &spec.id,
+            &message,
+            &format!("silent:{}", last.to_rfc3339()),
+            None,
+            now,
+        ) {
+            deps.store.queue_alert(&entry)?;
+        }
+        state.silence_reported = true;
+    }
+    Ok(())
 }
 
 /// Parsing is CPU work on untrusted input: off the async workers, and a panic in a parser

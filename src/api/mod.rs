@@ -23,6 +23,11 @@ use crate::export::{self, Format, sources};
 use crate::model::{DateRange, Quarter, jst};
 use crate::store::Store;
 
+/// A request carrying this header was sent by a program, not by a web page (a page cannot
+/// add it without a CORS preflight this server never grants): state-changing requests need
+/// it, or the bearer token.
+pub const CLIENT_HEADER: &str = "x-kizashi-client";
+
 /// Largest request body accepted.
 pub const MAX_BODY: usize = 1024 * 1024;
 /// Slow clients are cut off after this.
@@ -51,6 +56,8 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/api/export", get(export_handler))
         .route("/api/sources", get(sources_handler))
+        .route("/api/alerts", get(alerts_handler))
+        .route("/api/alerts/replay", axum::routing::post(replay_handler))
         .layer(middleware::from_fn_with_state(state.clone(), guard))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .layer(middleware::from_fn(time_limit))
@@ -160,6 +167,34 @@ async fn export_handler(
     Ok(([(header::CONTENT_TYPE, format.content_type())], body).into_response())
 }
 
+async fn alerts_handler(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let text = crate::alert::listing(state.store.as_ref(), &state.config.alerts)
+        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response())
+}
+
+#[derive(Deserialize)]
+struct ReplayQuery {
+    id: Option<String>,
+}
+
+async fn replay_handler(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<ReplayQuery>,
+) -> Result<Response, ApiError> {
+    if state.config.api.token.is_none() && !headers.contains_key(CLIENT_HEADER) {
+        return Err(ApiError(
+            StatusCode::FORBIDDEN,
+            format!("state-changing requests need the {CLIENT_HEADER} header or a token"),
+        ));
+    }
+    let n =
+        crate::alert::deliver::replay(state.store.as_ref(), q.id.as_deref(), chrono::Utc::now())
+            .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    Ok(format!("{n} alerts queued again\n").into_response())
+}
+
 #[derive(Deserialize)]
 struct SourcesQuery {
     format: Option<String>,
@@ -169,6 +204,11 @@ async fn sources_handler(
     State(state): State<AppState>,
     Query(q): Query<SourcesQuery>,
 ) -> Result<Response, ApiError> {
+    // What the API reports has to survive a crash the moment after.
+    state
+        .store
+        .flush()
+        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
     let states = state
         .store
         .states()

@@ -1,5 +1,5 @@
 //! The compiled rule set: every keyword of every rule in one Aho-Corasick automaton and every
-//! pattern in one `RegexSet`, each with a map back to its rules (ripgrep's globset shape).
+//! pattern compiled once, each with a map back to its rules (ripgrep's globset shape).
 
 use std::collections::HashMap;
 
@@ -30,7 +30,6 @@ pub struct RuleSet {
     /// word boundary ("eau" does not match "beautiful", "city council" not "electricity council").
     keyword_bounds: Vec<(bool, bool)>,
     keyword_uses: Vec<Vec<Use>>,
-    patterns: RegexSet,
     pattern_regexes: Vec<Regex>,
     pattern_rule: Vec<usize>,
 }
@@ -97,7 +96,9 @@ impl RuleSet {
             .iter()
             .map(|p| Regex::new(p).map_err(|e| format!("pattern {p:?}: {e}")))
             .collect::<Result<Vec<_>, _>>()?;
-        let patterns = RegexSet::new(&patterns).map_err(|e| format!("pattern set: {e}"))?;
+        // The set is no longer searched (see `field_hits`), but it still vets the patterns
+        // together as before.
+        RegexSet::new(&patterns).map_err(|e| format!("pattern set: {e}"))?;
         let keyword_bounds = keyword_text
             .iter()
             .map(|k| {
@@ -112,7 +113,6 @@ impl RuleSet {
             keyword_text,
             keyword_bounds,
             keyword_uses,
-            patterns,
             pattern_regexes,
             pattern_rule,
         })
@@ -127,24 +127,47 @@ impl RuleSet {
     pub fn matches(&self, title: &str, summary: &str) -> Hits {
         let title_hits = self.field_hits(&normalize(title));
         let summary_hits = self.field_hits(&normalize(summary));
+        self.combine(&title_hits, &summary_hits)
+    }
+
+    /// One pass over an item: the hits over title and summary (as [`RuleSet::matches`]) and
+    /// the hits over the title alone (as `matches(title, "")`), each field normalised and
+    /// searched once.
+    pub fn matches_with_title(&self, title: &str, summary: &str) -> (Hits, Hits) {
+        let title_hits = self.field_hits(&normalize(title));
+        let summary_hits = self.field_hits(&normalize(summary));
+        (
+            self.combine(&title_hits, &summary_hits),
+            self.combine(&title_hits, &FieldHits::default()),
+        )
+    }
+
+    /// Rules that fired over a title and a summary searched separately.
+    fn combine(&self, title_hits: &FieldHits, summary_hits: &FieldHits) -> Hits {
         let mut hits = Hits::default();
+        if title_hits.words.is_empty() && summary_hits.words.is_empty() {
+            return hits;
+        }
         for (ri, rule) in self.rules.iter().enumerate() {
             let Fields {
                 title: in_title,
                 summary: in_summary,
             } = rule.fields;
+            let title_words = title_hits.words.get(&ri).filter(|_| in_title);
+            let summary_words = summary_hits.words.get(&ri).filter(|_| in_summary);
+            if title_words.is_none() && summary_words.is_none() {
+                continue;
+            }
             let vetoed = (in_title && title_hits.vetoed.contains_key(&ri))
                 || (in_summary && summary_hits.vetoed.contains_key(&ri));
             if vetoed {
                 continue;
             }
             let mut words: Vec<String> = Vec::new();
-            for (on, field) in [(in_title, &title_hits), (in_summary, &summary_hits)] {
-                if on && let Some(w) = field.words.get(&ri) {
-                    for word in w {
-                        if !words.contains(word) {
-                            words.push(word.clone());
-                        }
+            for w in [title_words, summary_words].into_iter().flatten() {
+                for word in w {
+                    if !words.contains(word) {
+                        words.push(word.clone());
                     }
                 }
             }
@@ -182,8 +205,11 @@ impl RuleSet {
                 }
             }
         }
-        for pi in self.patterns.matches(text).iter() {
-            if let Some(m) = self.pattern_regexes[pi].find(text) {
+        // Each pattern on its own, in pattern order: the same answers as the `RegexSet`, but
+        // each regex gets its own literal prefilter and anchoring, where the set falls back to
+        // a PikeVM over the whole text as soon as a Unicode `\b` meets a non-ASCII byte.
+        for (pi, regex) in self.pattern_regexes.iter().enumerate() {
+            if let Some(m) = regex.find(text) {
                 let words = out.words.entry(self.pattern_rule[pi]).or_default();
                 let found = m.as_str().to_string();
                 if !words.contains(&found) {

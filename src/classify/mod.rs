@@ -91,12 +91,14 @@ impl Classifier {
 
     /// Classifies one item.
     pub fn classify(&self, input: Input<'_>) -> Classification {
-        let hits = self.set.matches(input.title, input.summary);
-        let title_hits = self.set.matches(input.title, "");
+        // One pass: both fields searched once, the title's own hits kept apart.
+        let (hits, title_hits) = self.set.matches_with_title(input.title, input.summary);
+        let fired_rules = hits.fired();
         let mut c = Classification::default();
         let fired = |v: Vocabulary| -> Vec<(String, String, Vec<String>)> {
-            hits.fired()
-                .into_iter()
+            fired_rules
+                .iter()
+                .copied()
                 .filter(|&ri| self.set.rules[ri].vocabulary == v)
                 .map(|ri| {
                     let r = &self.set.rules[ri];
@@ -108,12 +110,16 @@ impl Classifier {
                 })
                 .collect()
         };
-        let in_title = |v: Vocabulary, tag: &str| {
-            title_hits.fired().into_iter().any(|ri| {
+        let title_tags: Vec<(Vocabulary, &str)> = title_hits
+            .fired()
+            .into_iter()
+            .map(|ri| {
                 let r = &self.set.rules[ri];
-                r.vocabulary == v && r.tag == tag
+                (r.vocabulary, r.tag.as_str())
             })
-        };
+            .collect();
+        let in_title =
+            |v: Vocabulary, tag: &str| title_tags.iter().any(|&(tv, tt)| tv == v && tt == tag);
 
         let cyber = fired(Vocabulary::Cyber);
         let kinds = fired(Vocabulary::Kind);

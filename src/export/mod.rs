@@ -1,10 +1,13 @@
-//! A quarter's items as the report's Markdown draft, JSON or CSV (`shared/spec/interface.md`).
+//! A quarter's items as the report's Markdown draft, its Word version, JSON or CSV
+//! (`shared/spec/interface.md`).
 //!
 //! Owns: output formats and their order. Synchronous over items already read from the store;
 //! used by the CLI and the API alike, so both give the same bytes. May import: model.
 
 mod csv_out;
+mod docx;
 mod json;
+mod layout;
 mod markdown;
 pub mod sources;
 
@@ -18,6 +21,8 @@ use crate::model::{DateRange, Item, Section};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Markdown,
+    /// The Markdown draft as a Word document, citations as real footnotes.
+    Docx,
     Json,
     Csv,
 }
@@ -27,10 +32,11 @@ impl FromStr for Format {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.to_ascii_lowercase().as_str() {
             "md" | "markdown" => Ok(Format::Markdown),
+            "docx" => Ok(Format::Docx),
             "json" => Ok(Format::Json),
             "csv" => Ok(Format::Csv),
             other => Err(format!(
-                "unknown format {other:?} (expected md, json or csv)"
+                "unknown format {other:?} (expected md, docx, json or csv)"
             )),
         }
     }
@@ -41,6 +47,9 @@ impl Format {
     pub fn content_type(self) -> &'static str {
         match self {
             Format::Markdown => "text/markdown; charset=utf-8",
+            Format::Docx => {
+                "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+            }
             Format::Json => "application/json",
             Format::Csv => "text/csv; charset=utf-8",
         }
@@ -62,6 +71,7 @@ pub fn render(items: Vec<Item>, request: &Request) -> Vec<u8> {
     let items = select(items, request);
     match request.format {
         Format::Markdown => markdown::render(&items, request).into_bytes(),
+        Format::Docx => docx::render(&items, request),
         Format::Json => json::render(&items, request),
         Format::Csv => csv_out::render(&items),
     }

@@ -4,12 +4,13 @@
 //! that the crash tests can run against another engine; [`sled_store`] is the only module that
 //! imports sled. May import: model. Must not fetch, parse or classify.
 
+pub mod backup;
 mod envelope;
 pub mod sled_store;
 
 use chrono::NaiveDate;
 
-use crate::model::{Item, SourceState};
+use crate::model::{AlertEntry, Item, SourceState};
 
 pub use sled_store::SledStore;
 
@@ -55,7 +56,32 @@ pub trait Store: Send + Sync {
         source: &str,
         items: &[Item],
         state: &SourceState,
+    ) -> Result<WriteSummary, Error> {
+        self.apply_poll_with_alerts(source, items, state, &|_| Vec::new())
+    }
+
+    /// [`Store::apply_poll`], queueing the alerts that `alerts` gives for each *new* item in
+    /// the same atomic batch: an item is never stored without its alerts. An alert whose id
+    /// is already stored is left alone.
+    fn apply_poll_with_alerts(
+        &self,
+        source: &str,
+        items: &[Item],
+        state: &SourceState,
+        alerts: &dyn Fn(&Item) -> Vec<AlertEntry>,
     ) -> Result<WriteSummary, Error>;
+
+    /// Writes an alert entry (its new state after an attempt).
+    fn put_alert(&self, entry: &AlertEntry) -> Result<(), Error>;
+
+    /// Queues an alert unless one with its id exists; true when it was queued.
+    fn queue_alert(&self, entry: &AlertEntry) -> Result<bool, Error>;
+
+    /// Every alert entry, queued, dead and delivered.
+    fn alerts(&self) -> Result<Vec<AlertEntry>, Error>;
+
+    /// Forgets delivered alerts older than `before`.
+    fn prune_delivered(&self, before: chrono::DateTime<chrono::Utc>) -> Result<usize, Error>;
 
     /// Records a source's state alone (a 304, a failure).
     fn put_state(&self, source: &str, state: &SourceState) -> Result<(), Error>;

@@ -9,7 +9,7 @@ use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
 use super::{Error, Store, WriteSummary, envelope};
-use crate::model::{Item, SourceState};
+use crate::model::{AlertEntry, AlertState, Item, SourceState};
 
 /// sled's page cache; its default (1 GiB) lets RSS grow far past the daemon's budget.
 pub const CACHE_CAPACITY: u64 = 32 * 1024 * 1024;
@@ -18,6 +18,7 @@ const ITEMS: &str = "items";
 const BY_DATE: &str = "by_date";
 const SOURCES: &str = "sources";
 const META: &str = "meta";
+const ALERTS: &str = "alerts";
 /// Date-index prefix for items with no usable publication date.
 const UNDATED: &str = "undated";
 
@@ -28,6 +29,7 @@ pub struct SledStore {
     by_date: sled::Tree,
     sources: sled::Tree,
     meta: sled::Tree,
+    alerts: sled::Tree,
 }
 
 fn engine(e: sled::Error) -> Error {
@@ -60,6 +62,7 @@ impl SledStore {
             by_date: tree(BY_DATE)?,
             sources: tree(SOURCES)?,
             meta: tree(META)?,
+            alerts: tree(ALERTS)?,
             db,
         })
     }
@@ -120,58 +123,63 @@ fn tx_error(e: TransactionError<Error>) -> Error {
 }
 
 impl Store for SledStore {
-    fn apply_poll(
+    fn apply_poll_with_alerts(
         &self,
         source: &str,
         items: &[Item],
         state: &SourceState,
+        alerts: &dyn Fn(&Item) -> Vec<AlertEntry>,
     ) -> Result<WriteSummary, Error> {
-        let result = (&self.items, &self.by_date, &self.sources).transaction(
-            |(items_t, index_t, sources_t)| {
-                let mut summary = WriteSummary::default();
-                for item in items {
-                    let key = item.id.as_bytes();
-                    let previous: Option<Item> = match items_t.get(key)? {
-                        Some(bytes) => Some(envelope::open(key, &bytes).map_err(abort)?),
-                        None => None,
-                    };
-                    let to_store = match previous {
-                        None => {
-                            summary.new += 1;
-                            item.clone()
-                        }
-                        Some(old) if !changed(&old, item) => {
-                            summary.unchanged += 1;
-                            continue;
-                        }
-                        Some(old) => {
-                            summary.updated += 1;
-                            index_t.remove(date_key(&old))?;
-                            Item {
-                                accessed: old.accessed,
-                                first_seen: old.first_seen,
-                                ..item.clone()
+        let trees = (&self.items, &self.by_date, &self.sources, &self.alerts);
+        let result = trees.transaction(|(items_t, index_t, sources_t, alerts_t)| {
+            let mut summary = WriteSummary::default();
+            for item in items {
+                let key = item.id.as_bytes();
+                let previous: Option<Item> = match items_t.get(key)? {
+                    Some(bytes) => Some(envelope::open(key, &bytes).map_err(abort)?),
+                    None => None,
+                };
+                let to_store = match previous {
+                    None => {
+                        summary.new += 1;
+                        for entry in alerts(item) {
+                            if alerts_t.get(entry.id.as_bytes())?.is_none() {
+                                alerts_t.insert(entry.id.as_bytes(), envelope::seal(&entry))?;
                             }
                         }
-                    };
-                    items_t.insert(key, envelope::seal(&to_store))?;
-                    index_t.insert(date_key(&to_store), &[])?;
-                }
-                let mut state = state.clone();
-                // The count lives in the store: callers may hold a stale copy of the state.
-                let stored_before = match sources_t.get(source.as_bytes())? {
-                    Some(bytes) => {
-                        envelope::open::<SourceState>(source.as_bytes(), &bytes)
-                            .map_err(abort)?
-                            .items_stored
+                        item.clone()
                     }
-                    None => 0,
+                    Some(old) if !changed(&old, item) => {
+                        summary.unchanged += 1;
+                        continue;
+                    }
+                    Some(old) => {
+                        summary.updated += 1;
+                        index_t.remove(date_key(&old))?;
+                        Item {
+                            accessed: old.accessed,
+                            first_seen: old.first_seen,
+                            ..item.clone()
+                        }
+                    }
                 };
-                state.items_stored = stored_before + summary.new as u64;
-                sources_t.insert(source.as_bytes(), envelope::seal(&state))?;
-                TxResult::Ok(summary)
-            },
-        );
+                items_t.insert(key, envelope::seal(&to_store))?;
+                index_t.insert(date_key(&to_store), &[])?;
+            }
+            let mut state = state.clone();
+            // The count lives in the store: callers may hold a stale copy of the state.
+            let stored_before = match sources_t.get(source.as_bytes())? {
+                Some(bytes) => {
+                    envelope::open::<SourceState>(source.as_bytes(), &bytes)
+                        .map_err(abort)?
+                        .items_stored
+                }
+                None => 0,
+            };
+            state.items_stored = stored_before + summary.new as u64;
+            sources_t.insert(source.as_bytes(), envelope::seal(&state))?;
+            TxResult::Ok(summary)
+        });
         result.map_err(tx_error)
     }
 
@@ -273,6 +281,43 @@ impl Store for SledStore {
             .insert(key.as_bytes(), value.as_bytes())
             .map_err(engine)?;
         Ok(())
+    }
+
+    fn put_alert(&self, entry: &AlertEntry) -> Result<(), Error> {
+        self.alerts
+            .insert(entry.id.as_bytes(), envelope::seal(entry))
+            .map_err(engine)?;
+        Ok(())
+    }
+
+    fn queue_alert(&self, entry: &AlertEntry) -> Result<bool, Error> {
+        let sealed = envelope::seal(entry);
+        let swapped = self
+            .alerts
+            .compare_and_swap(entry.id.as_bytes(), None as Option<&[u8]>, Some(sealed))
+            .map_err(engine)?;
+        Ok(swapped.is_ok())
+    }
+
+    fn alerts(&self) -> Result<Vec<AlertEntry>, Error> {
+        self.alerts
+            .iter()
+            .map(|entry| {
+                let (k, v) = entry.map_err(engine)?;
+                envelope::open(&k, &v)
+            })
+            .collect()
+    }
+
+    fn prune_delivered(&self, before: chrono::DateTime<chrono::Utc>) -> Result<usize, Error> {
+        let mut pruned = 0;
+        for entry in self.alerts()? {
+            if entry.state == AlertState::Delivered && entry.delivered.is_some_and(|d| d < before) {
+                self.alerts.remove(entry.id.as_bytes()).map_err(engine)?;
+                pruned += 1;
+            }
+        }
+        Ok(pruned)
     }
 
     fn flush(&self) -> Result<(), Error> {

@@ -1,9 +1,12 @@
 //! One integration binary: fixtures served from 127.0.0.1, the library and the real binary
 //! driven end to end.
 
+mod alerts;
+mod backup;
 mod cli;
 mod common;
 mod corpus;
+mod crash;
 mod eval;
 mod export;
 mod feeds;
