@@ -35,7 +35,12 @@ fn item_count(feed: usize, round: usize) -> usize {
 /// Every fifth feed edits its titles each round: an update, never a second item.
 fn title(feed: usize, k: usize, round: usize) -> String {
     let revision = if feed % 5 == 1 { round } else { 0 };
-    format!("Feed {feed} item {k} (revision {revision})")
+    // Every fourth item is a critical-infrastructure incident (section 2.1), so it alerts.
+    if k % 4 == 0 {
+        format!("Ransomware attack disrupts Ohio hospital {feed}-{k} (revision {revision})")
+    } else {
+        format!("Feed {feed} item {k} (revision {revision})")
+    }
 }
 
 fn url(feed: usize, k: usize) -> String {
@@ -78,6 +83,10 @@ fn feed_xml(feed: usize, round: usize) -> String {
 
 async fn serve_round(server: &MockServer, round: usize) {
     server.reset().await;
+    Mock::given(path("/hook"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(server)
+        .await;
     for feed in 0..FEEDS {
         Mock::given(path(format!("/feed/{feed}.xml")))
             .respond_with(
@@ -110,6 +119,10 @@ fn write_config(dir: &Path, base: &str, listen: &str) -> String {
             source_id(feed)
         ));
     }
+    text.push_str(&format!(
+        "[[alerts]]\nname = \"duty\"\nkind = \"webhook\"\nurl = \"{base}/hook\"\nmax_age = \"100000d\"\n\
+         retries = [\"1s\", \"1s\", \"1s\"]\n"
+    ));
     let file = dir.join("kizashi.toml");
     std::fs::write(&file, text).unwrap();
     file.display().to_string()
@@ -248,14 +261,64 @@ fn check_store(store: &SledStore, context: &str) -> BTreeMap<(String, String), S
     by_key
 }
 
-/// Queued alerts are neither lost nor duplicated across a crash.
-///
-/// TODO(alerts): a no-op until the alert outbox exists. Once it does, this must check that
-/// every outbox entry refers to a stored item, that no (channel, item) pair is queued twice,
-/// and that entries queued before the kill (recorded per round like `before` below) are still
-/// queued or marked delivered. It is deliberately not a test of its own: a check that cannot
-/// fail would only look like coverage.
-fn check_alert_queue(_store: &SledStore) {}
+/// Queued alerts are neither lost nor duplicated across a crash: every stored incident has
+/// exactly one alert (queued in the same batch as the item), every alert refers to a stored
+/// item, and an alert recorded as delivered stays delivered (it is never sent again).
+fn check_alert_queue(
+    store: &SledStore,
+    delivered_before: &mut HashSet<String>,
+    context: &str,
+) -> usize {
+    use kizashi::model::{AlertState, AlertSubject, Section};
+    let entries = store.alerts().unwrap();
+    let items = store.all_items().unwrap();
+    let incidents: HashSet<&str> = items
+        .iter()
+        .filter(|i| i.classification.section == Some(Section::AbroadCritical))
+        .map(|i| i.id.as_str())
+        .collect();
+    let mut alerted: HashMap<&str, usize> = HashMap::new();
+    for e in &entries {
+        let AlertSubject::Item { item_id } = &e.subject else {
+            continue;
+        };
+        assert!(
+            items.iter().any(|i| &i.id == item_id),
+            "{context}: alert {} refers to no stored item",
+            e.id
+        );
+        *alerted.entry(item_id.as_str()).or_default() += 1;
+    }
+    for id in &incidents {
+        assert_eq!(
+            alerted.get(id).copied().unwrap_or(0),
+            1,
+            "{context}: incident {id} has exactly one alert"
+        );
+    }
+    assert_eq!(
+        alerted.len(),
+        incidents.len(),
+        "{context}: alerts only for incidents"
+    );
+    for e in &entries {
+        if delivered_before.contains(&e.id) {
+            assert_eq!(
+                e.state,
+                AlertState::Delivered,
+                "{context}: {} was delivered before",
+                e.id
+            );
+        }
+    }
+    delivered_before.extend(
+        entries
+            .iter()
+            .filter(|e| e.state == AlertState::Delivered)
+            .map(|e| e.id.clone()),
+    );
+    incidents.len()
+}
 
 #[tokio::test]
 async fn sigkill_at_random_moments_loses_and_duplicates_nothing() {
@@ -275,6 +338,7 @@ async fn sigkill_at_random_moments_loses_and_duplicates_nothing() {
     let client = reqwest::Client::builder().no_proxy().build().unwrap();
 
     let mut before: BTreeMap<(String, String), String> = BTreeMap::new();
+    let mut delivered = HashSet::new();
     let mut kills_with_items = 0;
     for round in 0..ROUNDS {
         serve_round(&server, round).await;
@@ -335,7 +399,7 @@ async fn sigkill_at_random_moments_loses_and_duplicates_nothing() {
                 );
             }
         }
-        check_alert_queue(&store);
+        check_alert_queue(&store, &mut delivered, &context);
         println!(
             "round {round}: SIGKILL {kill_after:?} after {phase}, {} items stored ({} reported by the \
              API before the kill)",
@@ -378,7 +442,18 @@ async fn sigkill_at_random_moments_loses_and_duplicates_nothing() {
         stored, expected,
         "seed {seed}: the store holds each served item once"
     );
-    check_alert_queue(&store);
+    let incidents = check_alert_queue(&store, &mut delivered, &format!("seed {seed}, final"));
+    assert!(incidents > 0);
+    let pending: Vec<_> = store
+        .alerts()
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.state != kizashi::model::AlertState::Delivered)
+        .collect();
+    assert!(
+        pending.is_empty(),
+        "seed {seed}: the final run delivers what is due: {pending:?}"
+    );
     println!(
         "crash test: {ROUNDS} SIGKILL rounds and a final poll in {:?}",
         started.elapsed()
