@@ -63,6 +63,11 @@ pub enum Command {
         #[command(subcommand)]
         command: Option<AlertsCommand>,
     },
+    /// Analysts' decisions: include, exclude, move, note; import a reviewed CSV export.
+    Review {
+        #[command(subcommand)]
+        command: ReviewCommand,
+    },
     /// Re-tag every stored item with the current rules.
     Reclassify,
     /// Write a JSON Lines archive of the store now (into <data_dir>/backups).
@@ -84,6 +89,28 @@ pub enum Command {
     Config {
         #[command(subcommand)]
         command: ConfigCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReviewCommand {
+    /// Apply the decision, section, policy_country and note columns of a CSV export.
+    Import { file: PathBuf },
+    /// Decide on one item.
+    Set {
+        /// The item's id (from the JSON or CSV export).
+        id: String,
+        /// include, exclude, or "" to clear.
+        #[arg(long)]
+        decision: Option<String>,
+        /// Move it to this section (1, 2.1, 2.2, 3.1, 3.2; "" for the classifier's).
+        #[arg(long)]
+        section: Option<String>,
+        /// For section 1: whose policy it is (ISO code; "" for the classifier's).
+        #[arg(long)]
+        country: Option<String>,
+        #[arg(long)]
+        note: Option<String>,
     },
 }
 

@@ -11,7 +11,9 @@ use anyhow::{Context, Result, anyhow, bail};
 use chrono::{NaiveDate, Utc};
 
 use crate::classify::Classifier;
-use crate::cli::{AlertsCommand, Cli, Command, ConfigCommand, ExportArgs, RulesCommand};
+use crate::cli::{
+    AlertsCommand, Cli, Command, ConfigCommand, ExportArgs, ReviewCommand, RulesCommand,
+};
 use crate::config::Config;
 use crate::daemon;
 use crate::export::{self, Format, sources};
@@ -68,6 +70,7 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
                 Command::Sources { json, test: None } => sources_cmd(&config, *json).await,
                 Command::Reclassify => reclassify_cmd(&config),
                 Command::Alerts { command } => alerts_cmd(&config, command.as_ref()).await,
+                Command::Review { command } => review_cmd(&config, command).await,
                 Command::Backup => backup_cmd(&config),
                 Command::Restore { file, force } => restore_cmd(&config, file, *force),
                 Command::Config {
@@ -233,15 +236,20 @@ async fn sources_cmd(config: &Config, json: bool) -> Result<ExitCode> {
 
 /// Asks the running daemon's API: it holds the store.
 async fn from_daemon(config: &Config, path: &str) -> Result<Vec<u8>> {
-    daemon_request(config, reqwest::Method::GET, path).await
+    daemon_send(config, reqwest::Method::GET, path, None).await
 }
 
 async fn post_to_daemon(config: &Config, path: &str) -> Result<Vec<u8>> {
-    daemon_request(config, reqwest::Method::POST, path).await
+    daemon_send(config, reqwest::Method::POST, path, None).await
 }
 
 /// Asks the running daemon's API: it holds the store.
-async fn daemon_request(config: &Config, method: reqwest::Method, path: &str) -> Result<Vec<u8>> {
+async fn daemon_send(
+    config: &Config,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<(&str, Vec<u8>)>,
+) -> Result<Vec<u8>> {
     let mut addr = config.api.listen;
     if addr.ip().is_unspecified() {
         addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
@@ -255,6 +263,9 @@ async fn daemon_request(config: &Config, method: reqwest::Method, path: &str) ->
     let mut request = client
         .request(method, &url)
         .header(crate::api::CLIENT_HEADER, "1");
+    if let Some((content_type, bytes)) = body {
+        request = request.header("content-type", content_type).body(bytes);
+    }
     if let Some(token) = &config.api.token {
         request = request.bearer_auth(token);
     }
@@ -346,6 +357,84 @@ async fn test_source(config: &Config, id: &str) -> Result<ExitCode> {
         .collect::<Vec<_>>();
     out.push_str(&describe_items(&items));
     write_output(None, out.as_bytes())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn review_cmd(config: &Config, command: &ReviewCommand) -> Result<ExitCode> {
+    let now = Utc::now();
+    let text = match (open_store(config)?, command) {
+        (Some(store), ReviewCommand::Import { file }) => {
+            let bytes =
+                std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+            let report = crate::review::import_csv(&store, &bytes, now)
+                .map_err(|e| UsageError(format!("{}: {e}", file.display())))?;
+            report.to_string().into_bytes()
+        }
+        (
+            Some(store),
+            ReviewCommand::Set {
+                id,
+                decision,
+                section,
+                country,
+                note,
+            },
+        ) => {
+            let change = crate::review::Change {
+                verdict: decision.clone(),
+                section: section.clone(),
+                country: country.clone(),
+                note: note.clone(),
+            };
+            let item = crate::review::apply(&store, id, &change, now)
+                .map_err(|e| UsageError(format!("{id}: {e}")))?;
+            format!(
+                "{} {}: {}\n",
+                item.id,
+                crate::review::verdict_label(item.decision.as_ref()),
+                item.section().map(|s| s.code()).unwrap_or("-")
+            )
+            .into_bytes()
+        }
+        (None, ReviewCommand::Import { file }) => {
+            let bytes =
+                std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+            daemon_send(
+                config,
+                reqwest::Method::POST,
+                "/api/review/import",
+                Some(("text/csv", bytes)),
+            )
+            .await?
+        }
+        (
+            None,
+            ReviewCommand::Set {
+                id,
+                decision,
+                section,
+                country,
+                note,
+            },
+        ) => {
+            let body = serde_json::json!({ "verdict": decision, "section": section, "country": country, "note": note });
+            let body: serde_json::Map<String, serde_json::Value> = body
+                .as_object()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|(_, v)| !v.is_null())
+                .collect();
+            daemon_send(
+                config,
+                reqwest::Method::POST,
+                &format!("/api/items/{id}/decision"),
+                Some(("application/json", serde_json::to_vec(&body)?)),
+            )
+            .await?
+        }
+    };
+    write_output(None, &text)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -24,6 +24,7 @@ pub mod fetch;
 pub mod model;
 pub mod parse;
 pub mod pipeline;
+pub mod review;
 pub mod sources;
 pub mod store;
 pub mod telemetry;

@@ -289,9 +289,70 @@ pub struct Item {
     pub last_changed: DateTime<Utc>,
     pub summary: String,
     pub classification: Classification,
+    /// What an analyst decided; survives re-polls and reclassification.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision: Option<Decision>,
+}
+
+/// An analyst's verdict on an item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Include,
+    Exclude,
+}
+
+/// An analyst's decision: include or exclude, another section or country, a note.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Decision {
+    pub verdict: Option<Verdict>,
+    /// Moves the item to this section (overrides the classifier).
+    pub section: Option<Section>,
+    /// For section 1: whose policy it is (overrides the classifier).
+    pub country: Option<String>,
+    pub note: Option<String>,
+    pub decided_at: Option<DateTime<Utc>>,
+}
+
+impl Decision {
+    /// True when it says nothing at all.
+    pub fn is_empty(&self) -> bool {
+        self.verdict.is_none()
+            && self.section.is_none()
+            && self.country.is_none()
+            && self.note.as_deref().is_none_or(str::is_empty)
+    }
 }
 
 impl Item {
+    /// The section the report uses: the analyst's, else the classifier's.
+    pub fn section(&self) -> Option<Section> {
+        self.decision
+            .as_ref()
+            .and_then(|d| d.section)
+            .or(self.classification.section)
+    }
+
+    /// Whether an analyst excluded it.
+    pub fn excluded(&self) -> bool {
+        self.decision
+            .as_ref()
+            .is_some_and(|d| d.verdict == Some(Verdict::Exclude))
+    }
+
+    /// Whether it is a candidate for the report: placed in a section and not excluded.
+    pub fn candidate(&self) -> bool {
+        !self.excluded() && self.section().is_some()
+    }
+
+    /// For section 1: the country whose policy it is, the analyst's first.
+    pub fn policy_country(&self) -> Option<&str> {
+        self.decision
+            .as_ref()
+            .and_then(|d| d.country.as_deref())
+            .or(self.classification.country.as_deref())
+    }
+
     /// The publication date by report.md's rule, when known.
     pub fn published_date(&self) -> Option<NaiveDate> {
         self.published.map(|p| p.date_naive())
@@ -345,6 +406,11 @@ pub struct SourceState {
     pub cadence_samples: u32,
     #[serde(default)]
     pub silence_reported: bool,
+    /// Counters since the store was made, for `/metrics`.
+    #[serde(default)]
+    pub polls: u64,
+    #[serde(default)]
+    pub failures: u64,
 }
 
 /// What an alert is about.
@@ -548,6 +614,7 @@ mod tests {
             last_changed: Utc::now(),
             summary: String::new(),
             classification: Classification::default(),
+            decision: None,
         };
         assert_eq!(
             item.citation(),

@@ -79,6 +79,7 @@ async fn poll_inner(spec: &SourceSpec, deps: &Deps) -> Result<PollOutcome, store
     let mut state = deps.store.state(&spec.id)?.unwrap_or_default();
     let now = Utc::now();
     state.last_poll = Some(now);
+    state.polls += 1;
 
     let validators = Validators {
         etag: state.etag.clone(),
@@ -188,6 +189,7 @@ fn record_failure(
     retry_after: Option<std::time::Duration>,
 ) -> Result<PollOutcome, store::Error> {
     state.consecutive_failures = state.consecutive_failures.saturating_add(1);
+    state.failures += 1;
     state.last_status = Some(status.to_string());
     state.last_error = Some(error.clone());
     // The operator hears of a failing source once per failure streak, and of broken
@@ -463,5 +465,6 @@ pub fn to_item(
         last_changed: now,
         summary: raw.summary,
         classification,
+        decision: None,
     }
 }

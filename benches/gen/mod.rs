@@ -347,5 +347,6 @@ pub fn stored_item(i: usize, n: usize) -> Item {
             event_types: vec![],
             reasons,
         },
+        decision: None,
     }
 }

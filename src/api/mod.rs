@@ -57,6 +57,14 @@ pub fn router(state: AppState) -> Router {
         .route("/api/export", get(export_handler))
         .route("/api/sources", get(sources_handler))
         .route("/api/alerts", get(alerts_handler))
+        .route("/api/items", get(items_handler))
+        .route("/api/items/{id}", get(item_handler))
+        .route(
+            "/api/items/{id}/decision",
+            axum::routing::post(decision_handler),
+        )
+        .route("/api/review/import", axum::routing::post(import_handler))
+        .route("/metrics", get(metrics_handler))
         .route("/api/alerts/replay", axum::routing::post(replay_handler))
         .layer(middleware::from_fn_with_state(state.clone(), guard))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
@@ -165,6 +173,307 @@ async fn export_handler(
     .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
     .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
     Ok(([(header::CONTENT_TYPE, format.content_type())], body).into_response())
+}
+
+fn internal(e: impl std::fmt::Display) -> ApiError {
+    ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+}
+
+/// State-changing requests need the bearer token (checked by `guard` when configured), or a
+/// request no web page on another origin could have made: a JSON body (which needs a CORS
+/// preflight this server never grants) whose `Origin`, if any, is this server, or the
+/// client header that the command line sends.
+fn may_change(state: &AppState, headers: &HeaderMap, json_body: bool) -> Result<(), ApiError> {
+    if state.config.api.token.is_some() || headers.contains_key(CLIENT_HEADER) {
+        return Ok(());
+    }
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let is_json = content_type
+        .split(';')
+        .next()
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"));
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let same_origin = match headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        None => true,
+        Some(origin) => origin
+            .split_once("://")
+            .is_some_and(|(_, rest)| rest == host),
+    };
+    if json_body && is_json && same_origin {
+        Ok(())
+    } else {
+        Err(ApiError(
+            StatusCode::FORBIDDEN,
+            format!(
+                "state-changing requests need the token, a same-origin JSON request or the {CLIENT_HEADER} header"
+            ),
+        ))
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct ItemsQuery {
+    pub quarter: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub section: Option<String>,
+    pub sector: Option<String>,
+    pub source: Option<String>,
+    /// Words that the title or summary must contain.
+    pub q: Option<String>,
+    #[serde(default)]
+    pub all: bool,
+}
+
+/// The date range a query names: a quarter, from/to, or the current quarter.
+pub fn query_range(
+    quarter: Option<&str>,
+    from: Option<&str>,
+    to: Option<&str>,
+) -> Result<DateRange, String> {
+    match (quarter, from, to) {
+        (Some(q), None, None) => Ok(DateRange::quarter(q.parse::<Quarter>()?)),
+        (None, Some(f), Some(t)) => {
+            let day = |s: &str| {
+                NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|e| format!("{s:?}: {e}"))
+            };
+            Ok(DateRange::between(day(f)?, day(t)?))
+        }
+        (None, None, None) => {
+            let today = chrono::Utc::now().with_timezone(&jst()).date_naive();
+            Ok(DateRange::quarter(Quarter::containing(today)))
+        }
+        _ => Err("give quarter, or from and to".into()),
+    }
+}
+
+/// Items of a range that pass the filters, in export order.
+pub fn filtered_items(
+    store: &dyn Store,
+    q: &ItemsQuery,
+) -> Result<(DateRange, Vec<crate::model::Item>), ApiError> {
+    let bad = |m: String| ApiError(StatusCode::BAD_REQUEST, m);
+    let range =
+        query_range(q.quarter.as_deref(), q.from.as_deref(), q.to.as_deref()).map_err(bad)?;
+    let section = q
+        .section
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .map(str::parse::<crate::model::Section>)
+        .transpose()
+        .map_err(bad)?;
+    let sector = q
+        .sector
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .map(str::parse::<crate::model::Sector>)
+        .transpose()
+        .map_err(bad)?;
+    let words: Vec<String> =
+        q.q.as_deref()
+            .unwrap_or("")
+            .split_whitespace()
+            .map(str::to_lowercase)
+            .collect();
+    let mut items = store
+        .items_published_between(range.from, range.to)
+        .map_err(internal)?;
+    items.retain(|i| {
+        (q.all || i.candidate())
+            && section.is_none_or(|s| i.section() == Some(s))
+            && sector.is_none_or(|s| i.classification.sectors.contains(&s))
+            && q.source
+                .as_deref()
+                .filter(|s| !s.is_empty())
+                .is_none_or(|s| i.source == s)
+            && words
+                .iter()
+                .all(|w| i.title.to_lowercase().contains(w) || i.summary.to_lowercase().contains(w))
+    });
+    let rank = |i: &crate::model::Item| {
+        i.section()
+            .filter(|_| !i.excluded())
+            .map(|s| s as u8)
+            .unwrap_or(u8::MAX)
+    };
+    items.sort_by(|a, b| {
+        rank(a)
+            .cmp(&rank(b))
+            .then(a.published.cmp(&b.published))
+            .then(a.id.cmp(&b.id))
+    });
+    Ok((range, items))
+}
+
+async fn items_handler(
+    State(state): State<AppState>,
+    Query(q): Query<ItemsQuery>,
+) -> Result<Response, ApiError> {
+    let (_, items) = filtered_items(state.store.as_ref(), &q)?;
+    let out: Vec<export::json::ItemOut<'_>> =
+        items.iter().map(export::json::ItemOut::new).collect();
+    Ok(axum::Json(out).into_response())
+}
+
+async fn item_handler(
+    State(state): State<AppState>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Result<Response, ApiError> {
+    match state.store.item(&id) {
+        Ok(item) => Ok(axum::Json(export::json::ItemOut::new(&item)).into_response()),
+        Err(crate::store::Error::NotFound(_)) => {
+            Err(ApiError(StatusCode::NOT_FOUND, format!("no item {id}")))
+        }
+        Err(e) => Err(internal(e)),
+    }
+}
+
+async fn decision_handler(
+    State(state): State<AppState>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    may_change(&state, &headers, true)?;
+    let change: crate::review::Change = serde_json::from_slice(&body)
+        .map_err(|e| ApiError(StatusCode::BAD_REQUEST, format!("decision JSON: {e}")))?;
+    match crate::review::apply(state.store.as_ref(), &id, &change, chrono::Utc::now()) {
+        Ok(item) => Ok(axum::Json(export::json::ItemOut::new(&item)).into_response()),
+        Err(crate::review::Error::Invalid(m)) => Err(ApiError(StatusCode::UNPROCESSABLE_ENTITY, m)),
+        Err(crate::review::Error::Store(crate::store::Error::NotFound(_))) => {
+            Err(ApiError(StatusCode::NOT_FOUND, format!("no item {id}")))
+        }
+        Err(e) => Err(internal(e)),
+    }
+}
+
+async fn import_handler(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    may_change(&state, &headers, false)?;
+    let report = crate::review::import_csv(state.store.as_ref(), &body, chrono::Utc::now())
+        .map_err(|e| match e {
+            crate::review::Error::Invalid(m) => ApiError(StatusCode::UNPROCESSABLE_ENTITY, m),
+            e => internal(e),
+        })?;
+    Ok(report.to_string().into_response())
+}
+
+async fn metrics_handler(State(state): State<AppState>) -> Result<Response, ApiError> {
+    use std::fmt::Write;
+    let store = state.store.as_ref();
+    let states = store.states().map_err(internal)?;
+    let alerts = store.alerts().map_err(internal)?;
+    let mut out = String::new();
+    let mut family = |name: &str, help: &str, kind: &str, rows: Vec<(String, f64)>| {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        for (labels, value) in rows {
+            let _ = writeln!(out, "{name}{labels} {value}");
+        }
+    };
+    let per_source = |f: &dyn Fn(&crate::model::SourceState) -> f64| -> Vec<(String, f64)> {
+        states
+            .iter()
+            .map(|(id, s)| (format!("{{source=\"{id}\"}}"), f(s)))
+            .collect()
+    };
+    family(
+        "kizashi_polls_total",
+        "Polls of each source.",
+        "counter",
+        per_source(&|s| s.polls as f64),
+    );
+    family(
+        "kizashi_poll_failures_total",
+        "Failed polls of each source.",
+        "counter",
+        per_source(&|s| s.failures as f64),
+    );
+    family(
+        "kizashi_source_items",
+        "Items stored from each source.",
+        "gauge",
+        per_source(&|s| s.items_stored as f64),
+    );
+    family(
+        "kizashi_source_consecutive_failures",
+        "Failed polls in a row.",
+        "gauge",
+        per_source(&|s| s.consecutive_failures as f64),
+    );
+    family(
+        "kizashi_source_last_success_timestamp_seconds",
+        "When each source last answered.",
+        "gauge",
+        per_source(&|s| s.last_success.map(|t| t.timestamp() as f64).unwrap_or(0.0)),
+    );
+    family(
+        "kizashi_items",
+        "Items in the store.",
+        "gauge",
+        vec![(String::new(), store.item_count().map_err(internal)? as f64)],
+    );
+    family(
+        "kizashi_store_size_bytes",
+        "Bytes the store's files take on disk.",
+        "gauge",
+        vec![(String::new(), dir_size(&state.config.data_dir) as f64)],
+    );
+    let count =
+        |st: crate::model::AlertState| alerts.iter().filter(|a| a.state == st).count() as f64;
+    family(
+        "kizashi_alerts",
+        "Alerts by state.",
+        "gauge",
+        vec![
+            (
+                "{state=\"queued\"}".into(),
+                count(crate::model::AlertState::Queued),
+            ),
+            (
+                "{state=\"delivered\"}".into(),
+                count(crate::model::AlertState::Delivered),
+            ),
+            (
+                "{state=\"dead\"}".into(),
+                count(crate::model::AlertState::Dead),
+            ),
+        ],
+    );
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        out,
+    )
+        .into_response())
+}
+
+fn dir_size(dir: &std::path::Path) -> u64 {
+    let mut total = 0;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            match e.metadata() {
+                Ok(m) if m.is_dir() => stack.push(e.path()),
+                Ok(m) => total += m.len(),
+                Err(_) => {}
+            }
+        }
+    }
+    total
 }
 
 async fn alerts_handler(State(state): State<AppState>) -> Result<Response, ApiError> {

@@ -3,7 +3,8 @@
 
 use crate::model::Item;
 
-const COLUMNS: [&str; 16] = [
+/// `decision` and `note` are what `kizashi review import` reads back.
+const COLUMNS: [&str; 18] = [
     "id",
     "source",
     "publisher",
@@ -20,6 +21,8 @@ const COLUMNS: [&str; 16] = [
     "attack_types",
     "event_types",
     "citation",
+    "decision",
+    "note",
 ];
 
 /// Neutralises formula injection (OWASP "CSV injection").
@@ -59,12 +62,23 @@ pub fn render(items: &[Item]) -> Vec<u8> {
                 item.published.map(|p| p.to_rfc3339()).unwrap_or_default(),
                 item.accessed.format("%Y-%m-%d").to_string(),
                 item.summary.clone(),
-                c.section.map(|s| s.code().to_string()).unwrap_or_default(),
-                c.country.clone().unwrap_or_default(),
+                item.section()
+                    .map(|s| s.code().to_string())
+                    .unwrap_or_default(),
+                item.policy_country().unwrap_or_default().to_string(),
                 join(&c.sectors),
                 join(&c.attack_types),
                 join(&c.event_types),
                 item.citation(),
+                match item.decision.as_ref().and_then(|d| d.verdict) {
+                    Some(crate::model::Verdict::Include) => "include".to_string(),
+                    Some(crate::model::Verdict::Exclude) => "exclude".to_string(),
+                    None => String::new(),
+                },
+                item.decision
+                    .as_ref()
+                    .and_then(|d| d.note.clone())
+                    .unwrap_or_default(),
             ];
             let _ = w.write_record(row.iter().map(|v| escape_cell(v)));
         }

@@ -27,13 +27,17 @@ pub struct ItemOut<'a> {
     pub published: Option<String>,
     pub accessed: String,
     pub summary: &'a str,
+    /// The report's section: the analyst's, else the classifier's; null when excluded.
     pub section: Option<Section>,
+    /// The classifier's own section, for comparison with an analyst's move.
+    pub classified_section: Option<Section>,
     pub policy_country: Option<&'a str>,
     pub sectors: &'a [Sector],
     pub attack_types: &'a [AttackType],
     pub event_types: &'a [EventType],
     pub citation: String,
     pub reasons: &'a [Reason],
+    pub decision: Option<&'a crate::model::Decision>,
 }
 
 impl<'a> ItemOut<'a> {
@@ -50,13 +54,15 @@ impl<'a> ItemOut<'a> {
             published: item.published.map(|p| p.to_rfc3339()),
             accessed: item.accessed.format("%Y-%m-%d").to_string(),
             summary: &item.summary,
-            section: c.section,
-            policy_country: c.country.as_deref(),
+            section: item.section().filter(|_| !item.excluded()),
+            classified_section: c.section,
+            policy_country: item.policy_country(),
             sectors: &c.sectors,
             attack_types: &c.attack_types,
             event_types: &c.event_types,
             citation: item.citation(),
             reasons: &c.reasons,
+            decision: item.decision.as_ref(),
         }
     }
 }

@@ -36,10 +36,7 @@ pub fn title(request: &Request) -> String {
 pub fn note(items: &[Item], request: &Request) -> String {
     let range = request.range;
     let generated = request.generated_at.with_timezone(&jst());
-    let candidates = items
-        .iter()
-        .filter(|i| i.classification.section.is_some())
-        .count();
+    let candidates = items.iter().filter(|i| i.candidate()).count();
     format!(
         "kizashi が収集した候補の下書きです。対象期間 {}〜{}、候補 {candidates} 件、作成 {} JST。掲載の可否、見出しと本文は分析者が確認してください。",
         slash_date(range.from),
@@ -73,11 +70,9 @@ pub fn layout<'a>(items: &'a [Item], request: &Request) -> Vec<Block<'a>> {
     let in_section = |s: Section| {
         items
             .iter()
-            .filter(move |i| i.classification.section == Some(s))
+            .filter(move |i| i.candidate() && i.section() == Some(s))
     };
-    let policy_country = |i: &'a Item| -> &'a str {
-        i.classification.country.as_deref().unwrap_or(&i.country)
-    };
+    let policy_country = |i: &'a Item| -> &'a str { i.policy_country().unwrap_or(&i.country) };
 
     blocks.push(Block::Heading {
         level: 2,
@@ -96,7 +91,8 @@ pub fn layout<'a>(items: &'a [Item], request: &Request) -> Vec<Block<'a>> {
             level: 3,
             text: format!("1.{}. {}", ci + 1, country_name_ja(country)),
         });
-        let of_country = in_section(Section::ForeignPolicy).filter(|i| policy_country(i) == *country);
+        let of_country =
+            in_section(Section::ForeignPolicy).filter(|i| policy_country(i) == *country);
         for (ii, item) in of_country.enumerate() {
             blocks.push(Block::Item {
                 number: format!("1.{}.{}", ci + 1, ii + 1),
@@ -139,10 +135,7 @@ pub fn layout<'a>(items: &'a [Item], request: &Request) -> Vec<Block<'a>> {
         }
     }
 
-    let unplaced: Vec<&Item> = items
-        .iter()
-        .filter(|i| i.classification.section.is_none())
-        .collect();
+    let unplaced: Vec<&Item> = items.iter().filter(|i| !i.candidate()).collect();
     if request.all && !unplaced.is_empty() {
         blocks.push(Block::Heading {
             level: 2,

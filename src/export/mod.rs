@@ -6,7 +6,7 @@
 
 mod csv_out;
 mod docx;
-mod json;
+pub mod json;
 mod layout;
 mod markdown;
 pub mod sources;
@@ -85,13 +85,13 @@ fn select(items: Vec<Item>, request: &Request) -> Vec<Item> {
             i.published_date()
                 .is_some_and(|d| request.range.contains(d))
         })
-        .filter(|i| request.all || i.classification.section.is_some())
+        .filter(|i| request.all || i.candidate())
         .collect();
     // Items with no section sort last.
     let rank = |s: Option<Section>| s.map(|s| s as u8).unwrap_or(u8::MAX);
     items.sort_by(|a, b| {
-        rank(a.classification.section)
-            .cmp(&rank(b.classification.section))
+        rank(a.section().filter(|_| !a.excluded()))
+            .cmp(&rank(b.section().filter(|_| !b.excluded())))
             .then(a.published.cmp(&b.published))
             .then(a.id.cmp(&b.id))
     });

@@ -503,6 +503,7 @@ mod tests {
                 section: Some(Section::AbroadOther),
                 ..Default::default()
             },
+            decision: None,
         }
     }
 

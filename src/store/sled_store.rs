@@ -159,6 +159,7 @@ impl Store for SledStore {
                         Item {
                             accessed: old.accessed,
                             first_seen: old.first_seen,
+                            decision: old.decision.clone(),
                             ..item.clone()
                         }
                     }
@@ -351,6 +352,7 @@ mod tests {
                 section: Some(Section::AbroadOther),
                 ..Default::default()
             },
+            decision: None,
         }
     }
 

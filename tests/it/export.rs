@@ -40,6 +40,7 @@ fn item(
             },
             ..Default::default()
         },
+        decision: None,
     }
 }
 

@@ -7,6 +7,7 @@ mod cli;
 mod common;
 mod corpus;
 mod crash;
+mod docx;
 mod eval;
 mod export;
 mod feeds;
