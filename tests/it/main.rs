@@ -2,6 +2,7 @@
 //! driven end to end.
 
 mod alerts;
+mod api;
 mod backup;
 mod cli;
 mod common;
@@ -14,3 +15,4 @@ mod feeds;
 mod hostile;
 mod html;
 mod pipeline;
+mod review;

@@ -1,0 +1,299 @@
+//! The API of a daemon running in this process on 127.0.0.1 port 0.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use kizashi::config::Config;
+use tokio::net::TcpListener;
+use wiremock::matchers::path;
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::common::{config_text, fixture, src};
+
+struct Running {
+    base: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<Result<(), kizashi::daemon::Error>>,
+    _server: MockServer,
+    _dir: tempfile::TempDir,
+}
+
+async fn start(extra: &str) -> Running {
+    let server = MockServer::start().await;
+    Mock::given(path("/tr"))
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(fixture("feeds/therecord.xml")))
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let text = config_text(
+        &server.uri(),
+        dir.path(),
+        "127.0.0.1:0",
+        &[src("therecord", "/tr", "The Record", "US", "en")],
+    )
+    .replace(
+        "[api]\nlisten = \"127.0.0.1:0\"\n",
+        &format!("[api]\nlisten = \"127.0.0.1:0\"\n{extra}"),
+    );
+    let config = Arc::new(Config::parse(&text, "api.toml").unwrap());
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(kizashi::daemon::run(config, listener, async move {
+        let _ = stopped.await;
+    }));
+    Running {
+        base,
+        stop: Some(stop),
+        task,
+        _server: server,
+        _dir: dir,
+    }
+}
+
+async fn wait_polled(client: &reqwest::Client, base: &str, token: Option<&str>) {
+    for _ in 0..100 {
+        let mut r = client.get(format!("{base}/api/sources?format=json"));
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        if let Ok(resp) = r.send().await
+            && let Ok(rows) =
+                serde_json::from_slice::<Vec<serde_json::Value>>(&resp.bytes().await.unwrap())
+            && rows.iter().all(|row| row["last_status"] == "200")
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the daemon did not poll");
+}
+
+impl Running {
+    async fn stop(mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        let result = tokio::time::timeout(Duration::from_secs(25), &mut self.task)
+            .await
+            .expect("stops in time")
+            .unwrap();
+        assert!(result.is_ok(), "{result:?}");
+    }
+}
+
+#[tokio::test]
+async fn items_filters_decisions_and_metrics() {
+    let daemon = start("").await;
+    let client = reqwest::Client::new();
+    let base = daemon.base.clone();
+    wait_polled(&client, &base, None).await;
+    assert_eq!(
+        client
+            .get(format!("{base}/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "ok\n"
+    );
+
+    let get = |url: String| {
+        let client = client.clone();
+        async move {
+            let r = client.get(url).send().await.unwrap();
+            assert!(r.status().is_success(), "{}", r.status());
+            serde_json::from_slice::<serde_json::Value>(&r.bytes().await.unwrap()).unwrap()
+        }
+    };
+    let items = get(format!("{base}/api/items?quarter=FY2024Q4")).await;
+    let all = items.as_array().unwrap();
+    assert!(all.len() >= 3, "{items}");
+    let critical = get(format!("{base}/api/items?quarter=FY2024Q4&section=2.1")).await;
+    assert!(
+        critical
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["section"] == "2.1")
+    );
+    let hospital = get(format!(
+        "{base}/api/items?quarter=FY2024Q4&sector=medical&q=hospital"
+    ))
+    .await;
+    let hospital = &hospital.as_array().unwrap()[0];
+    assert!(
+        hospital["title"]
+            .as_str()
+            .unwrap()
+            .starts_with("Ohio hospital")
+    );
+    let id = hospital["id"].as_str().unwrap().to_string();
+    let one = get(format!("{base}/api/items/{id}")).await;
+    assert!(
+        !one["reasons"].as_array().unwrap().is_empty(),
+        "reasons shown"
+    );
+    let missing = client
+        .get(format!("{base}/api/items/nope"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status().as_u16(), 404);
+    assert_eq!(
+        client
+            .get(format!("{base}/api/items?quarter=FY2024Q9"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        400
+    );
+
+    // A form post from another site cannot change anything; a same-origin JSON request can.
+    let url = format!("{base}/api/items/{id}/decision");
+    let forged = client
+        .post(&url)
+        .header("content-type", "text/plain")
+        .header("origin", "https://evil.example")
+        .body("{\"verdict\":\"exclude\"}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status().as_u16(), 403);
+    let cross = client
+        .post(&url)
+        .header("content-type", "application/json")
+        .header("origin", "https://evil.example")
+        .body("{\"verdict\":\"exclude\"}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cross.status().as_u16(), 403);
+    let host = base.trim_start_matches("http://");
+    let ok = client
+        .post(&url)
+        .header("content-type", "application/json")
+        .header("origin", format!("http://{host}"))
+        .body("{\"verdict\":\"exclude\",\"note\":\"dup\"}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status().as_u16(), 200, "{}", ok.text().await.unwrap());
+    let invalid = client
+        .post(&url)
+        .header("content-type", "application/json")
+        .body("{\"verdict\":\"maybe\"}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(invalid.status().as_u16(), 422);
+    let after = get(format!("{base}/api/items?quarter=FY2024Q4")).await;
+    assert!(
+        !after
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["id"] == id.as_str()),
+        "excluded"
+    );
+    let export = client
+        .get(format!("{base}/api/export?quarter=FY2024Q4&format=json"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!export.contains(&id));
+
+    // DNS rebinding and oversized bodies.
+    let rebound = client
+        .get(format!("{base}/api/items"))
+        .header("host", "attacker.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rebound.status().as_u16(), 421);
+    let big = client
+        .post(format!("{base}/api/review/import"))
+        .header("x-kizashi-client", "1")
+        .body(vec![b'a'; 2 * 1024 * 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(big.status().as_u16(), 413);
+
+    let metrics = client
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for name in [
+        "kizashi_polls_total{source=\"therecord\"} 1",
+        "kizashi_items ",
+        "kizashi_store_size_bytes ",
+        "kizashi_alerts{state=\"queued\"}",
+        "kizashi_poll_failures_total{source=\"therecord\"} 0",
+    ] {
+        assert!(metrics.contains(name), "{name} in\n{metrics}");
+    }
+    daemon.stop().await;
+}
+
+#[tokio::test]
+async fn a_token_guards_every_route_but_health() {
+    let daemon = start("token = \"s3cret-token\"\n").await;
+    let client = reqwest::Client::new();
+    let base = daemon.base.clone();
+    wait_polled(&client, &base, Some("s3cret-token")).await;
+    assert_eq!(
+        client
+            .get(format!("{base}/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        200
+    );
+    assert_eq!(
+        client
+            .get(format!("{base}/api/items"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        401
+    );
+    assert_eq!(
+        client
+            .get(format!("{base}/api/items"))
+            .bearer_auth("wrong")
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        401
+    );
+    assert_eq!(
+        client
+            .get(format!("{base}/api/items"))
+            .bearer_auth("s3cret-token")
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        200
+    );
+    daemon.stop().await;
+}
