@@ -110,24 +110,32 @@ pub fn reclassify(
     store: &dyn Store,
     classifier: &Classifier,
 ) -> Result<usize, store::Error> {
-    let mut changed: Vec<Item> = Vec::new();
-    for mut item in store.all_items()? {
-        let spec = config.source(&item.source);
-        let classification = classifier.classify(classify::Input {
-            title: &item.title,
-            summary: &item.summary,
-            country: spec.map(|s| s.country.as_str()).unwrap_or(&item.country),
-            sector: spec.and_then(|s| s.sector),
-        });
-        if classification != item.classification {
-            item.classification = classification;
-            changed.push(item);
+    // Page by page: a store of a million items must not be loaded at once.
+    const PAGE: usize = 1000;
+    let mut total = 0;
+    let mut after: Option<String> = None;
+    loop {
+        let page = store.items_page(after.as_deref(), PAGE)?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.id.clone());
+        let mut changed: Vec<Item> = Vec::new();
+        for mut item in page {
+            let spec = config.source(&item.source);
+            let classification = classifier.classify(classify::Input {
+                title: &item.title,
+                summary: &item.summary,
+                country: spec.map(|s| s.country.as_str()).unwrap_or(&item.country),
+                sector: spec.and_then(|s| s.sector),
+            });
+            if classification != item.classification {
+                item.classification = classification;
+                changed.push(item);
+            }
         }
+        store.replace_items(&changed)?;
+        total += changed.len();
     }
-    for chunk in changed.chunks(500) {
-        store.replace_items(chunk)?;
-    }
-    Ok(changed.len())
+    Ok(total)
 }
 
 /// Polls every source once, concurrently within the fetcher's limits.

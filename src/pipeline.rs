@@ -145,12 +145,18 @@ async fn poll_inner(spec: &SourceSpec, deps: &Deps) -> Result<PollOutcome, store
     state.next_poll = Some(next);
     let silent = silent_baseline(deps, &spec.id)?;
     let specs = deps.alerts.clone();
+    let told = already_told(deps, &items)?;
     let queue = move |item: &Item| {
         if silent {
-            Vec::new()
-        } else {
-            alert::entries_for_item(&specs, item, now)
+            return Vec::new();
         }
+        let mut entries = alert::entries_for_item(&specs, item, now);
+        // One story alerts once, however many pages report it, unless a channel asks for
+        // updates.
+        if told.contains(&item.id) {
+            entries.retain(|e| specs.iter().any(|s| s.name == e.channel && s.updates));
+        }
+        entries
     };
     let new_ids: std::collections::HashSet<String> = items
         .iter()
@@ -239,6 +245,38 @@ fn record_failure(
         error: Some(error),
         next_poll: next,
     })
+}
+
+/// Items of this poll that report a story already stored (an earlier page of the same
+/// event, from any source).
+fn already_told(
+    deps: &Deps,
+    items: &[Item],
+) -> Result<std::collections::HashSet<String>, store::Error> {
+    let mut told = std::collections::HashSet::new();
+    if deps.alerts.is_empty() {
+        return Ok(told);
+    }
+    for item in items.iter().filter(|i| i.candidate()) {
+        let Some(date) = item.published_date() else {
+            continue;
+        };
+        if deps.store.item(&item.id).is_ok() {
+            continue;
+        }
+        let days = chrono::Days::new(crate::export::story::MAX_DAYS_APART as u64);
+        let earlier = deps
+            .store
+            .items_published_between(date - days, date + days)?;
+        if earlier.iter().any(|e| {
+            e.id != item.id
+                && e.section() == item.section()
+                && crate::export::story::same_story(e, item)
+        }) {
+            told.insert(item.id.clone());
+        }
+    }
+    Ok(told)
 }
 
 /// After a restore, each source's first poll records without alerting: the items it finds

@@ -23,6 +23,8 @@ use crate::export::{self, Format, sources};
 use crate::model::{DateRange, Quarter, jst};
 use crate::store::Store;
 
+mod page;
+
 /// A request carrying this header was sent by a program, not by a web page (a page cannot
 /// add it without a CORS preflight this server never grants): state-changing requests need
 /// it, or the bearer token.
@@ -54,6 +56,8 @@ impl IntoResponse for ApiError {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
+        .route("/", get(page::review_page))
+        .route("/login", get(page::login))
         .route("/api/export", get(export_handler))
         .route("/api/sources", get(sources_handler))
         .route("/api/alerts", get(alerts_handler))
@@ -106,12 +110,33 @@ async fn guard(
             .get(header::AUTHORIZATION)
             .map(HeaderValue::as_bytes)
             .unwrap_or(b"");
-        if !constant_time_eq(given, expected.as_bytes()) && req.uri().path() != "/healthz" {
-            return ApiError(
-                StatusCode::UNAUTHORIZED,
-                "a valid bearer token is required".into(),
-            )
-            .into_response();
+        // Browsers cannot send the header: the review page's cookie (set by /login) stands
+        // in for it, for same-origin requests only when they change something.
+        let by_cookie = || {
+            page::cookie_from(&headers).is_some_and(|c| {
+                constant_time_eq(c.as_bytes(), page::cookie_value(token).as_bytes())
+            })
+        };
+        let open = matches!(req.uri().path(), "/healthz" | "/login");
+        if !constant_time_eq(given, expected.as_bytes()) && !open {
+            if !by_cookie() {
+                return ApiError(
+                    StatusCode::UNAUTHORIZED,
+                    "a valid bearer token is required (browsers: open /login?token=…)".into(),
+                )
+                .into_response();
+            }
+            let safe = matches!(
+                *req.method(),
+                axum::http::Method::GET | axum::http::Method::HEAD
+            );
+            if !safe && !page::cookie_may_change(&headers) {
+                return ApiError(
+                    StatusCode::FORBIDDEN,
+                    "with the cookie, state-changing requests must be same-origin JSON".into(),
+                )
+                .into_response();
+            }
         }
     }
     next.run(req).await
@@ -316,8 +341,7 @@ async fn items_handler(
     Query(q): Query<ItemsQuery>,
 ) -> Result<Response, ApiError> {
     let (_, items) = filtered_items(state.store.as_ref(), &q)?;
-    let out: Vec<export::json::ItemOut<'_>> =
-        items.iter().map(export::json::ItemOut::new).collect();
+    let out = export::json::with_stories(&items);
     Ok(axum::Json(out).into_response())
 }
 

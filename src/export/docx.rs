@@ -129,7 +129,19 @@ impl Writer {
     fn item(&mut self, number: &str, item: &Item) {
         let title = layout::item_title(item, clean);
         self.text(Some("Heading3"), &format!("{number}. {title}"));
+        let text = format!(
+            "{}、{}が「{title}」を公表",
+            layout::japanese_date(item),
+            clean(&item.publisher)
+        );
+        self.cited_line(text, item);
+        if !item.summary.is_empty() {
+            self.text(None, &item.summary);
+        }
+    }
 
+    /// A line ending in a footnote reference whose note is the item's citation.
+    fn cited_line(&mut self, text: String, item: &Item) {
         self.footnotes += 1;
         let n = self.footnotes;
         let bookmark = format!("_RefFootnote{n}");
@@ -144,20 +156,12 @@ impl Writer {
         };
         let lead = self
             .paragraph()
-            .add_run(Run::new().add_text(format!(
-                "{}、{}が「{title}」を公表",
-                layout::japanese_date(item),
-                clean(&item.publisher),
-            )))
+            .add_run(Run::new().add_text(text))
             .add_bookmark_start(n, bookmark)
             .add_run(Run::new().add_footnote_reference(footnote))
             .add_bookmark_end(n)
             .add_run(Run::new().add_text("。"));
         self.push(lead);
-
-        if !item.summary.is_empty() {
-            self.text(None, &item.summary);
-        }
     }
 
     /// The footnote's own number: a `NOTEREF … \f` field on the reference's bookmark, which is
@@ -203,7 +207,22 @@ pub fn render(items: &[Item], request: &Request) -> Vec<u8> {
                 w.text(Some(style), &text);
             }
             Block::Empty => w.text(None, layout::EMPTY),
-            Block::Item { number, item } => w.item(&number, item),
+            Block::Item {
+                number,
+                item,
+                related,
+            } => {
+                w.item(&number, item);
+                for later in related {
+                    let title = layout::item_title(later, clean);
+                    let text = format!(
+                        "○ {}、{}が「{title}」を公表",
+                        layout::japanese_date(later),
+                        clean(&later.publisher)
+                    );
+                    w.cited_line(text, later);
+                }
+            }
         }
     }
     let mut out = Cursor::new(Vec::new());

@@ -38,6 +38,8 @@ pub struct ItemOut<'a> {
     pub citation: String,
     pub reasons: &'a [Reason],
     pub decision: Option<&'a crate::model::Decision>,
+    /// The story it belongs to: the id of the story's first report.
+    pub story: Option<String>,
 }
 
 impl<'a> ItemOut<'a> {
@@ -63,8 +65,21 @@ impl<'a> ItemOut<'a> {
             citation: item.citation(),
             reasons: &c.reasons,
             decision: item.decision.as_ref(),
+            story: None,
         }
     }
+}
+
+/// Items as exported, each with its story.
+pub fn with_stories(items: &[Item]) -> Vec<ItemOut<'_>> {
+    let stories = super::story::story_ids(items);
+    items
+        .iter()
+        .map(|i| ItemOut {
+            story: stories.get(&i.id).cloned(),
+            ..ItemOut::new(i)
+        })
+        .collect()
 }
 
 pub fn render(items: &[Item], request: &Request) -> Vec<u8> {
@@ -73,7 +88,7 @@ pub fn render(items: &[Item], request: &Request) -> Vec<u8> {
         from: request.range.from.format("%Y-%m-%d").to_string(),
         to: request.range.to.format("%Y-%m-%d").to_string(),
         generated_at: request.generated_at.to_rfc3339(),
-        items: items.iter().map(ItemOut::new).collect(),
+        items: with_stories(items),
     };
     let mut out = serde_json::to_vec_pretty(&doc).unwrap_or_default();
     out.push(b'\n');

@@ -15,8 +15,13 @@ pub enum Block<'a> {
     Heading { level: u8, text: String },
     /// `（候補なし）`: a section without candidates.
     Empty,
-    /// One item under its heading number (`1.1.1`, `2.2.3`, `参考.1`).
-    Item { number: String, item: &'a Item },
+    /// One report item under its heading number (`1.1.1`, `2.2.3`, `参考.1`): the story's
+    /// first report, and its later reports (第2報, other sites' reports), each cited.
+    Item {
+        number: String,
+        item: &'a Item,
+        related: Vec<&'a Item>,
+    },
 }
 
 /// What a section without candidates says.
@@ -91,12 +96,15 @@ pub fn layout<'a>(items: &'a [Item], request: &Request) -> Vec<Block<'a>> {
             level: 3,
             text: format!("1.{}. {}", ci + 1, country_name_ja(country)),
         });
-        let of_country =
-            in_section(Section::ForeignPolicy).filter(|i| policy_country(i) == *country);
-        for (ii, item) in of_country.enumerate() {
+        let of_country: Vec<&Item> = in_section(Section::ForeignPolicy)
+            .filter(|i| policy_country(i) == *country)
+            .collect();
+        for (ii, mut story) in super::story::group(&of_country).into_iter().enumerate() {
+            let item = story.remove(0);
             blocks.push(Block::Item {
                 number: format!("1.{}.{}", ci + 1, ii + 1),
                 item,
+                related: story,
             });
         }
     }
@@ -126,10 +134,12 @@ pub fn layout<'a>(items: &'a [Item], request: &Request) -> Vec<Block<'a>> {
             if list.is_empty() {
                 blocks.push(Block::Empty);
             }
-            for (ii, item) in list.into_iter().enumerate() {
+            for (ii, mut story) in super::story::group(&list).into_iter().enumerate() {
+                let item = story.remove(0);
                 blocks.push(Block::Item {
                     number: format!("{}.{}", section.code(), ii + 1),
                     item,
+                    related: story,
                 });
             }
         }
@@ -145,6 +155,7 @@ pub fn layout<'a>(items: &'a [Item], request: &Request) -> Vec<Block<'a>> {
             blocks.push(Block::Item {
                 number: format!("参考.{}", ii + 1),
                 item,
+                related: Vec::new(),
             });
         }
     }

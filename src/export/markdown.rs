@@ -36,6 +36,19 @@ struct Writer {
 }
 
 impl Writer {
+    /// A later report of the story (第2報, another site's report), cited in its own footnote.
+    fn later_report(&mut self, item: &Item) {
+        self.footnotes.push(item.citation_with(escape));
+        let n = self.footnotes.len();
+        let _ = writeln!(
+            self.out,
+            "○ {}、{}が「{}」を公表[^{n}]。\n",
+            layout::japanese_date(item),
+            escape(&item.publisher),
+            title_of(item)
+        );
+    }
+
     fn item(&mut self, number: &str, item: &Item) {
         self.footnotes.push(item.citation_with(escape));
         let n = self.footnotes.len();
@@ -103,7 +116,16 @@ pub fn render(items: &[Item], request: &Request) -> String {
             Block::Empty => {
                 let _ = writeln!(w.out, "{}\n", layout::EMPTY);
             }
-            Block::Item { number, item } => w.item(&number, item),
+            Block::Item {
+                number,
+                item,
+                related,
+            } => {
+                w.item(&number, item);
+                for later in related {
+                    w.later_report(later);
+                }
+            }
         }
     }
     if !w.footnotes.is_empty() {

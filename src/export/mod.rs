@@ -10,6 +10,7 @@ pub mod json;
 mod layout;
 mod markdown;
 pub mod sources;
+pub mod story;
 
 use std::str::FromStr;
 

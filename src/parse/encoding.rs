@@ -1,6 +1,6 @@
 //! Bytes to UTF-8 text, by the order feedparser uses: byte-order mark, HTTP charset, the XML
 //! declaration, then a guess. quick-xml cannot read UTF-16 or ISO-2022-JP and feed-rs ignores
-//! HTTP headers, so every document is transcoded here and its declaration rewritten to UTF-8.
+//! HTTP headers, so every document is transcoded here and feeds lose their declarations.
 
 use std::borrow::Cow;
 
@@ -130,34 +130,52 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
 
-/// Replaces the declaration's encoding with UTF-8 once the text is UTF-8.
-pub fn rewrite_prolog_to_utf8(text: &str) -> Cow<'_, str> {
-    let trimmed = text.trim_start();
-    if !trimmed.starts_with("<?xml") {
+/// The text without its XML declarations, for feed-rs once the text is UTF-8.
+///
+/// A declaration's only use to feed-rs is its encoding, which no longer holds: feed-rs would
+/// switch quick-xml's decoder to it, which garbles the rest of the text and panics
+/// (`set_encoding() called after prefix buffer was drained`) when the declaration ends past
+/// the first 64 bytes, whether misplaced further down or padded out at the top. Declarations
+/// cannot be told by a label alone (`version="1.0 encoding='x'" encoding="Shift_JIS"`), so
+/// all go. Comments and CDATA sections are left alone: quick-xml sees no declaration there.
+pub fn without_xml_declarations(text: &str) -> Cow<'_, str> {
+    let mut out = String::new();
+    // Bytes of `text` already judged: up to `copied` they are in `out`.
+    let (mut copied, mut at) = (0, 0);
+    while let Some(offset) = text[at..].find('<') {
+        let start = at + offset;
+        let rest = &text[start..];
+        let skip_past = |close: &str| {
+            rest.find(close)
+                .map_or(text.len(), |e| start + e + close.len())
+        };
+        if rest.starts_with("<!--") {
+            at = skip_past("-->");
+        } else if rest.starts_with("<![CDATA[") {
+            at = skip_past("]]>");
+        } else if is_xml_declaration(rest) {
+            // An unclosed one stays: quick-xml reports it as the error it is.
+            let Some(end) = rest.find("?>") else { break };
+            out.push_str(&text[copied..start]);
+            copied = start + end + 2;
+            at = copied;
+        } else {
+            at = start + 1;
+        }
+    }
+    if copied == 0 {
         return Cow::Borrowed(text);
     }
-    let offset = text.len() - trimmed.len();
-    let Some(end) = trimmed.find("?>") else {
-        return Cow::Borrowed(text);
-    };
-    let decl = &trimmed[..end];
-    let Some(at) = decl.find("encoding") else {
-        return Cow::Borrowed(text);
-    };
-    let after = &decl[at..];
-    let Some(q1) = after.find(['"', '\'']) else {
-        return Cow::Borrowed(text);
-    };
-    let quote = after.as_bytes()[q1];
-    let Some(len) = after[q1 + 1..].find(quote as char) else {
-        return Cow::Borrowed(text);
-    };
-    let start = offset + at + q1 + 1;
-    let mut out = String::with_capacity(text.len());
-    out.push_str(&text[..start]);
-    out.push_str("utf-8");
-    out.push_str(&text[start + len..]);
+    out.push_str(&text[copied..]);
     Cow::Owned(out)
+}
+
+/// quick-xml's test: `<?xml` followed by white space or the end of the instruction
+/// (`<?xml-stylesheet …?>` is a processing instruction).
+fn is_xml_declaration(markup: &str) -> bool {
+    markup
+        .strip_prefix("<?xml")
+        .is_some_and(|r| r.starts_with("?>") || r.starts_with([' ', '\t', '\r', '\n']))
 }
 
 /// XML 1.0 forbids C0 controls other than tab, LF and CR; feeds carry them anyway.
@@ -183,9 +201,9 @@ mod tests {
         let d = decode(&bytes, None, "ja");
         assert_eq!(d.encoding, SHIFT_JIS);
         assert!(d.text.contains("総務省"));
-        assert!(
-            rewrite_prolog_to_utf8(&d.text)
-                .starts_with("<?xml version=\"1.0\" encoding=\"utf-8\"?>")
+        assert_eq!(
+            without_xml_declarations(&d.text),
+            "<rss><title>総務省</title></rss>"
         );
     }
 
@@ -238,5 +256,23 @@ mod tests {
         }
         assert!(!utf16.is_empty());
         assert_eq!(decode(&le, None, "fr").text, "<rss>é</rss>");
+    }
+
+    // See: fuzz (feed-rs panicked on a declaration past the first 64 bytes).
+    #[test]
+    fn declarations_go_but_comments_cdata_and_other_instructions_stay() {
+        let doc = "<?xml version=\"1.0\"?><?xml-stylesheet href=\"s.xsl\"?><rss><!-- <?xml a?> -->\
+                   <d><![CDATA[<?xml version=\"1.0\"?>]]></d><?xml?><?xml\tencoding='utf-16'?></rss>";
+        assert_eq!(
+            without_xml_declarations(doc),
+            "<?xml-stylesheet href=\"s.xsl\"?><rss><!-- <?xml a?> -->\
+             <d><![CDATA[<?xml version=\"1.0\"?>]]></d></rss>"
+        );
+        assert!(matches!(
+            without_xml_declarations("<rss/>"),
+            Cow::Borrowed(_)
+        ));
+        // Unclosed: left for quick-xml to report.
+        assert_eq!(without_xml_declarations("<rss><?xml "), "<rss><?xml ");
     }
 }

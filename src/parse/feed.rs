@@ -29,7 +29,7 @@ pub fn parse_feed(
         return Err(Error::Empty);
     }
     let decoded = encoding::decode(bytes, ctx.http_charset, ctx.lang);
-    let text = encoding::rewrite_prolog_to_utf8(&decoded.text);
+    let text = encoding::without_xml_declarations(&decoded.text);
     let text = text.trim_start();
     if looks_like_html(text) {
         return Err(Error::HtmlNotFeed);
@@ -445,4 +445,39 @@ fn raw_json_entries(text: &str) -> Vec<RawEntry> {
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    fn parse(doc: &str) -> Result<Parsed, Error> {
+        let base = url::Url::parse("http://example.org/feed").unwrap();
+        let ctx = ParseContext {
+            base_url: &base,
+            timezone: chrono_tz::Asia::Tokyo,
+            http_charset: None,
+            lang: "ja",
+        };
+        parse_feed(
+            doc.as_bytes(),
+            &ctx,
+            Utc.with_ymd_and_hms(2026, 6, 1, 0, 0, 0).unwrap(),
+        )
+    }
+
+    // See: fuzz. An XML declaration naming another encoding that ends past the document's
+    // first 64 bytes made feed-rs switch quick-xml's decoder too late, and quick-xml panicked.
+    #[test]
+    fn declarations_past_the_start_do_not_panic() {
+        let late = r#"<rss version="2.0"><channel><title>t</title><description>padding padding</description><?xml version="1.0" encoding="Shift_JIS"?><item><link>http://a/</link></item></channel></rss>"#;
+        let padded = r#"<?xml version="1.0 encoding='x'" encoding="Shift_JIS" standalone="yes"   ?><rss version="2.0"><channel><title>t</title><item><link>http://a/</link></item></channel></rss>"#;
+        for doc in [late, padded] {
+            let parsed = parse(doc).unwrap_or_else(|e| panic!("{doc:?}: {e}"));
+            assert_eq!(parsed.items.len(), 1, "{doc:?}");
+            assert_eq!(parsed.items[0].url, "http://a/");
+        }
+    }
 }

@@ -101,6 +101,10 @@ pub trait Store: Send + Sync {
     /// Every stored item, in key order.
     fn all_items(&self) -> Result<Vec<Item>, Error>;
 
+    /// Up to `limit` items in key order after the key `after` (from the start when `None`):
+    /// for walking a large store without holding it all in memory.
+    fn items_page(&self, after: Option<&str>, limit: usize) -> Result<Vec<Item>, Error>;
+
     /// Rewrites items (reclassification) keeping their index entries right.
     fn replace_items(&self, items: &[Item]) -> Result<(), Error>;
 

@@ -249,6 +249,23 @@ impl Store for SledStore {
             .collect()
     }
 
+    fn items_page(&self, after: Option<&str>, limit: usize) -> Result<Vec<Item>, Error> {
+        let range = match after {
+            Some(key) => self.items.range::<&[u8], _>((
+                std::ops::Bound::Excluded(key.as_bytes()),
+                std::ops::Bound::Unbounded,
+            )),
+            None => self.items.iter(),
+        };
+        range
+            .take(limit)
+            .map(|entry| {
+                let (k, v) = entry.map_err(engine)?;
+                envelope::open(&k, &v)
+            })
+            .collect()
+    }
+
     fn replace_items(&self, items: &[Item]) -> Result<(), Error> {
         let result = (&self.items, &self.by_date).transaction(|(items_t, index_t)| {
             for item in items {

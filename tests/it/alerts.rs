@@ -520,3 +520,50 @@ async fn email_goes_through_an_smtp_relay_with_a_japanese_subject() {
     );
     assert!(mail.contains("To: duty@example.org"));
 }
+
+#[tokio::test]
+async fn one_story_alerts_once_however_many_sites_report_it() {
+    let server = MockServer::start().await;
+    serve_feeds(&server).await;
+    let other = r#"<?xml version="1.0"?><rss version="2.0"><channel><title>Other news</title>
+<item><title>Ransomware attack forces Ohio hospital system to divert ambulances</title><link>https://news.example/ohio-divert</link><guid>ohio-divert</guid><pubDate>Thu, 30 Jan 2025 09:00:00 GMT</pubDate><description>A regional hospital system in Ohio diverted ambulances after a ransomware attack.</description></item>
+</channel></rss>"#;
+    Mock::given(path("/other.xml"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(other))
+        .mount(&server)
+        .await;
+    Mock::given(path("/hook"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let alerts = format!(
+        "[[sources]]\nid = \"other-news\"\npublisher = \"Other News\"\ncountry = \"US\"\nlang = \"en\"\nurl = \"{0}/other.xml\"\n\
+         [[alerts]]\nkind = \"webhook\"\nurl = \"{0}/hook\"\nmax_age = \"100000d\"\nsources = [\"therecord\", \"other-news\"]\n",
+        server.uri()
+    );
+    let cfg = config(&server, dir.path(), &alerts);
+    let deps = crate::common::deps(&cfg);
+    kizashi::pipeline::poll_once(cfg.source("therecord").unwrap(), &deps)
+        .await
+        .unwrap();
+    kizashi::pipeline::poll_once(cfg.source("other-news").unwrap(), &deps)
+        .await
+        .unwrap();
+    let entries = deps.store.alerts().unwrap();
+    let about: Vec<String> = entries
+        .iter()
+        .filter_map(|e| match &e.subject {
+            kizashi::model::AlertSubject::Item { item_id } => {
+                Some(deps.store.item(item_id).unwrap().title)
+            }
+            _ => None,
+        })
+        .filter(|t| t.contains("Ohio hospital"))
+        .collect();
+    assert_eq!(
+        about.len(),
+        1,
+        "the second site's report of the same attack does not alert again: {about:?}"
+    );
+}

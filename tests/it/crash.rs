@@ -37,7 +37,7 @@ fn title(feed: usize, k: usize, round: usize) -> String {
     let revision = if feed % 5 == 1 { round } else { 0 };
     // Every fourth item is a critical-infrastructure incident (section 2.1), so it alerts.
     if k % 4 == 0 {
-        format!("Ransomware attack disrupts Ohio hospital {feed}-{k} (revision {revision})")
+        format!("Ransomware attack disrupts Ohio hospital site{feed}k{k} (revision {revision})")
     } else {
         format!("Feed {feed} item {k} (revision {revision})")
     }

@@ -258,3 +258,63 @@ fn a_date_range_that_is_a_quarter_is_named_as_one() {
     );
     assert!(custom.quarter.is_none());
 }
+
+#[test]
+fn a_story_is_one_report_item_citing_every_page() {
+    let items = vec![
+        item(
+            "first",
+            "市立病院",
+            "JP",
+            "電子カルテシステムの障害について",
+            "2025-02-03T10:00:00+09:00",
+            Some(Section::DomesticCritical),
+        ),
+        item(
+            "second",
+            "市立病院",
+            "JP",
+            "電子カルテシステムの障害について（第2報）",
+            "2025-02-05T10:00:00+09:00",
+            Some(Section::DomesticCritical),
+        ),
+        item(
+            "other-site",
+            "Security NEXT",
+            "JP",
+            "Ohio hospital ransomware",
+            "2025-02-06T10:00:00+09:00",
+            Some(Section::DomesticCritical),
+        ),
+    ];
+    let request = export::Request {
+        range: DateRange::quarter("FY2024Q4".parse::<Quarter>().unwrap()),
+        format: Format::Markdown,
+        all: false,
+        generated_at: DateTime::parse_from_rfc3339("2025-05-14T10:00:00+09:00").unwrap(),
+    };
+    let md = String::from_utf8(export::render(items.clone(), &request)).unwrap();
+    assert!(
+        md.contains("#### 3.1.1. 電子カルテシステムの障害について\n"),
+        "{md}"
+    );
+    assert!(md.contains("○ 2025 年 2 月 5 日、市立病院が「電子カルテシステムの障害について（第2報）」を公表[^2]。"), "{md}");
+    assert!(
+        md.contains("#### 3.1.2. Ohio hospital ransomware"),
+        "another event is another item: {md}"
+    );
+    assert!(!md.contains("#### 3.1.3."));
+    assert!(md.contains("[^3]: "), "every page cited");
+    let json: serde_json::Value = serde_json::from_slice(&export::render(
+        items,
+        &export::Request {
+            format: Format::Json,
+            ..request
+        },
+    ))
+    .unwrap();
+    let story = |i: usize| json["items"][i]["story"].as_str().unwrap().to_string();
+    assert_eq!(story(0), "first");
+    assert_eq!(story(1), "first");
+    assert_eq!(story(2), "other-site");
+}

@@ -14,5 +14,6 @@ mod export;
 mod feeds;
 mod hostile;
 mod html;
+mod page;
 mod pipeline;
 mod review;
