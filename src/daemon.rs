@@ -21,7 +21,6 @@ use crate::config::Config;
 use crate::fetch::Fetcher;
 use crate::model::Item;
 use crate::pipeline::{self, Deps, PollOutcome};
-use crate::sources;
 use crate::store::{self, SledStore, Store};
 
 /// How long in-flight polls get to finish after a shutdown signal.
@@ -211,15 +210,19 @@ pub async fn run(
         let token = token.child_token();
         let fatal = fatal.clone();
         tracker.spawn(async move {
+            // The stored schedule starts the loop; afterwards each poll says when it is next
+            // due (an unchanged source's record is not rewritten every round).
+            let mut next_poll = match deps.store.state(&spec.id) {
+                Ok(s) => s.and_then(|s| s.next_poll),
+                Err(e) => {
+                    record_fatal(&fatal, e, &parent);
+                    return;
+                }
+            };
             loop {
-                let state = match deps.store.state(&spec.id) {
-                    Ok(s) => s,
-                    Err(e) => {
-                        record_fatal(&fatal, e, &parent);
-                        break;
-                    }
-                };
-                let wait = sources::due_in(state.as_ref(), Utc::now());
+                let wait = next_poll
+                    .and_then(|t| (t - Utc::now()).to_std().ok())
+                    .unwrap_or_default();
                 tokio::select! {
                     _ = token.cancelled() => break,
                     _ = tokio::time::sleep(wait) => {}
@@ -228,9 +231,12 @@ pub async fn run(
                 let poll = pipeline::poll_once(&spec, &deps);
                 tokio::select! {
                     _ = token.cancelled() => break,
-                    result = poll => if let Err(e) = result {
-                        record_fatal(&fatal, e, &parent);
-                        break;
+                    result = poll => match result {
+                        Ok(outcome) => next_poll = Some(outcome.next_poll),
+                        Err(e) => {
+                            record_fatal(&fatal, e, &parent);
+                            break;
+                        }
                     }
                 }
             }

@@ -29,6 +29,9 @@ pub struct Deps {
     pub alerts: Arc<Vec<AlertSpec>>,
 }
 
+/// How often an unchanged (304) source's record is rewritten at most.
+pub const QUIET_304_RECORD: std::time::Duration = std::time::Duration::from_secs(3600);
+
 /// How one poll went.
 #[derive(Debug, Clone)]
 pub struct PollOutcome {
@@ -78,6 +81,7 @@ pub async fn poll_once(spec: &SourceSpec, deps: &Deps) -> Result<PollOutcome, st
 async fn poll_inner(spec: &SourceSpec, deps: &Deps) -> Result<PollOutcome, store::Error> {
     let mut state = deps.store.state(&spec.id)?.unwrap_or_default();
     let now = Utc::now();
+    let previous_poll = state.last_poll;
     state.last_poll = Some(now);
     state.polls += 1;
 
@@ -92,15 +96,25 @@ async fn poll_inner(spec: &SourceSpec, deps: &Deps) -> Result<PollOutcome, store
         .await
     {
         Ok(Fetched::NotModified) => {
+            // A healthy source answering 304 changes nothing worth a disk write each round:
+            // its record is refreshed at most hourly (the daemon keeps its schedule in memory).
+            let recorded_recently = state.last_status.as_deref() == Some("304")
+                && state.last_error.is_none()
+                && previous_poll.is_some_and(|p| {
+                    now - p < chrono::Duration::from_std(QUIET_304_RECORD).unwrap_or_default()
+                });
             state.last_status = Some("304".into());
             state.last_error = None;
             state.last_success = Some(now);
             state.consecutive_failures = 0;
             let next = sources::after(now, sources::jittered(spec.interval));
             state.next_poll = Some(next);
+            let silence_before = state.silence_reported;
             track_cadence(deps, spec, &mut state, 0, now)?;
-            deps.store.put_state(&spec.id, &state)?;
-            deps.store.flush()?;
+            if !recorded_recently || state.silence_reported != silence_before {
+                deps.store.put_state(&spec.id, &state)?;
+                deps.store.flush()?;
+            }
             return Ok(PollOutcome {
                 source: spec.id.clone(),
                 status: "304".into(),

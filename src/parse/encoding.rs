@@ -5,6 +5,7 @@
 use std::borrow::Cow;
 
 use encoding_rs::{EUC_JP, Encoding, SHIFT_JIS, UTF_8, WINDOWS_1252};
+use quick_xml::events::Event;
 
 /// Text in UTF-8 and the encoding it was read from.
 #[derive(Debug)]
@@ -133,49 +134,39 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 /// The text without its XML declarations, for feed-rs once the text is UTF-8.
 ///
 /// A declaration's only use to feed-rs is its encoding, which no longer holds: feed-rs would
-/// switch quick-xml's decoder to it, which garbles the rest of the text and panics
+/// switch quick-xml's decoder to it, which garbles the rest of the text, and panics
 /// (`set_encoding() called after prefix buffer was drained`) when the declaration ends past
 /// the first 64 bytes, whether misplaced further down or padded out at the top. Declarations
-/// cannot be told by a label alone (`version="1.0 encoding='x'" encoding="Shift_JIS"`), so
-/// all go. Comments and CDATA sections are left alone: quick-xml sees no declaration there.
+/// are found by quick-xml itself, as feed-rs will meet them: a `<?xml` inside a comment or
+/// CDATA section is none, one after a stray quote in a tag name is.
 pub fn without_xml_declarations(text: &str) -> Cow<'_, str> {
-    let mut out = String::new();
-    // Bytes of `text` already judged: up to `copied` they are in `out`.
-    let (mut copied, mut at) = (0, 0);
-    while let Some(offset) = text[at..].find('<') {
-        let start = at + offset;
-        let rest = &text[start..];
-        let skip_past = |close: &str| {
-            rest.find(close)
-                .map_or(text.len(), |e| start + e + close.len())
-        };
-        if rest.starts_with("<!--") {
-            at = skip_past("-->");
-        } else if rest.starts_with("<![CDATA[") {
-            at = skip_past("]]>");
-        } else if is_xml_declaration(rest) {
-            // An unclosed one stays: quick-xml reports it as the error it is.
-            let Some(end) = rest.find("?>") else { break };
-            out.push_str(&text[copied..start]);
-            copied = start + end + 2;
-            at = copied;
-        } else {
-            at = start + 1;
+    let mut reader = quick_xml::Reader::from_str(text);
+    reader.config_mut().check_end_names = false;
+    let mut declarations = Vec::new();
+    loop {
+        let start = reader.buffer_position();
+        match reader.read_event() {
+            Ok(Event::Decl(_)) => declarations.push((start, reader.buffer_position())),
+            Ok(Event::Eof) => break,
+            Ok(_) => {}
+            // feed-rs reads on after an error too: so does this, while the reader advances.
+            Err(_) if reader.buffer_position() > start => {}
+            Err(_) => break,
         }
     }
-    if copied == 0 {
+    if declarations.is_empty() {
         return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    for (start, end) in declarations {
+        // Positions are byte offsets at markup boundaries (`<`, after `>`): char boundaries.
+        let (start, end) = (start as usize, end as usize);
+        out.push_str(&text[copied..start]);
+        copied = end;
     }
     out.push_str(&text[copied..]);
     Cow::Owned(out)
-}
-
-/// quick-xml's test: `<?xml` followed by white space or the end of the instruction
-/// (`<?xml-stylesheet …?>` is a processing instruction).
-fn is_xml_declaration(markup: &str) -> bool {
-    markup
-        .strip_prefix("<?xml")
-        .is_some_and(|r| r.starts_with("?>") || r.starts_with([' ', '\t', '\r', '\n']))
 }
 
 /// XML 1.0 forbids C0 controls other than tab, LF and CR; feeds carry them anyway.
@@ -272,7 +263,13 @@ mod tests {
             without_xml_declarations("<rss/>"),
             Cow::Borrowed(_)
         ));
-        // Unclosed: left for quick-xml to report.
-        assert_eq!(without_xml_declarations("<rss><?xml "), "<rss><?xml ");
+        // A quote in a tag name runs the tag on past the comment's start: quick-xml then
+        // meets the declaration inside what looks like a comment.
+        let quoted =
+            "<'?x a='1'?>\n<!--\n('x>t<?xml version=\"1.0\" encoding=\"ISO-8859-1\" ?>\n<rss/>-->";
+        assert_eq!(
+            without_xml_declarations(quoted),
+            "<'?x a='1'?>\n<!--\n('x>t\n<rss/>-->"
+        );
     }
 }

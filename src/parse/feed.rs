@@ -479,5 +479,10 @@ mod tests {
             assert_eq!(parsed.items.len(), 1, "{doc:?}");
             assert_eq!(parsed.items[0].url, "http://a/");
         }
+        // A quote in the root's name hides the comment: the declaration is quick-xml's next.
+        let quoted = "<'?x a='1'?>\n<!--\n('x padding padding padding padding padding>t\
+                      <?xml version=\"1.0\" encoding=\"ISO-8859-1\" ?>\n<rss version=\"2.0\">\
+                      <channel><item><link>http://a/</link></item></channel></rss>-->";
+        assert!(parse(quoted).is_err());
     }
 }

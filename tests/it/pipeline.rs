@@ -69,7 +69,7 @@ async fn second_poll_is_conditional_and_a_304_changes_nothing() {
         .and(header_exists("If-Modified-Since"))
         .respond_with(ResponseTemplate::new(304))
         .with_priority(1)
-        .expect(1)
+        .expect(2)
         .mount(&server)
         .await;
     Mock::given(method("GET"))
@@ -112,6 +112,14 @@ async fn second_poll_is_conditional_and_a_304_changes_nothing() {
     assert_eq!(state.last_status.as_deref(), Some("304"));
     assert_eq!(state.etag.as_deref(), Some("\"v1\""));
     assert_eq!(state.items_stored, 5);
+    // Another 304 from a healthy source writes nothing: its record is refreshed hourly.
+    let third = poll_once(&cfg.sources[0], &deps).await.unwrap();
+    assert_eq!(third.status, "304");
+    assert_eq!(
+        deps.store.state("cisa").unwrap().unwrap(),
+        state,
+        "no store write"
+    );
 }
 
 #[tokio::test]
