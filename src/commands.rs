@@ -362,76 +362,49 @@ async fn test_source(config: &Config, id: &str) -> Result<ExitCode> {
 
 async fn review_cmd(config: &Config, command: &ReviewCommand) -> Result<ExitCode> {
     let now = Utc::now();
-    let text = match (open_store(config)?, command) {
-        (Some(store), ReviewCommand::Import { file }) => {
+    let store = open_store(config)?;
+    let text = match command {
+        ReviewCommand::Import { file } => {
             let bytes =
                 std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
-            let report = crate::review::import_csv(&store, &bytes, now)
-                .map_err(|e| UsageError(format!("{}: {e}", file.display())))?;
-            report.to_string().into_bytes()
+            match &store {
+                Some(store) => crate::review::import_csv(store, &bytes, now)
+                    .map_err(|e| UsageError(format!("{}: {e}", file.display())))?
+                    .to_string()
+                    .into_bytes(),
+                None => {
+                    let body = Some(("text/csv", bytes));
+                    daemon_send(config, reqwest::Method::POST, "/api/review/import", body).await?
+                }
+            }
         }
-        (
-            Some(store),
-            ReviewCommand::Set {
-                id,
-                decision,
-                section,
-                country,
-                note,
-            },
-        ) => {
+        ReviewCommand::Set {
+            id,
+            decision,
+            section,
+            country,
+            note,
+        } => {
             let change = crate::review::Change {
                 verdict: decision.clone(),
                 section: section.clone(),
                 country: country.clone(),
                 note: note.clone(),
             };
-            let item = crate::review::apply(&store, id, &change, now)
-                .map_err(|e| UsageError(format!("{id}: {e}")))?;
-            format!(
-                "{} {}: {}\n",
-                item.id,
-                crate::review::verdict_label(item.decision.as_ref()),
-                item.section().map(|s| s.code()).unwrap_or("-")
-            )
-            .into_bytes()
-        }
-        (None, ReviewCommand::Import { file }) => {
-            let bytes =
-                std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
-            daemon_send(
-                config,
-                reqwest::Method::POST,
-                "/api/review/import",
-                Some(("text/csv", bytes)),
-            )
-            .await?
-        }
-        (
-            None,
-            ReviewCommand::Set {
-                id,
-                decision,
-                section,
-                country,
-                note,
-            },
-        ) => {
-            let body = serde_json::json!({ "verdict": decision, "section": section, "country": country, "note": note });
-            let body: serde_json::Map<String, serde_json::Value> = body
-                .as_object()
-                .cloned()
-                .unwrap_or_default()
-                .into_iter()
-                .filter(|(_, v)| !v.is_null())
-                .collect();
-            daemon_send(
-                config,
-                reqwest::Method::POST,
-                &format!("/api/items/{id}/decision"),
-                Some(("application/json", serde_json::to_vec(&body)?)),
-            )
-            .await?
+            match &store {
+                Some(store) => {
+                    let item = crate::review::apply(store, id, &change, now)
+                        .map_err(|e| UsageError(format!("{id}: {e}")))?;
+                    let verdict = crate::review::verdict_label(item.decision.as_ref());
+                    let section = item.section().map(|s| s.code()).unwrap_or("-");
+                    format!("{} {verdict}: {section}\n", item.id).into_bytes()
+                }
+                None => {
+                    let body = Some(("application/json", serde_json::to_vec(&change)?));
+                    let path = format!("/api/items/{id}/decision");
+                    daemon_send(config, reqwest::Method::POST, &path, body).await?
+                }
+            }
         }
     };
     write_output(None, &text)?;

@@ -5,21 +5,25 @@
 //! reclassification keep them. May import: model, store. Must not classify or fetch.
 
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::model::{Decision, Item, Section, Verdict};
 use crate::store::{self, Store};
 
 /// A change to an item's decision, as the API and the CSV give it. A field left out keeps
 /// its value; an empty string clears it.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Change {
     /// `include`, `exclude`, or empty to clear.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub verdict: Option<String>,
     /// A section code, or empty to go back to the classifier's.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub section: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub country: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
 }
 

@@ -129,12 +129,7 @@ impl Writer {
     fn item(&mut self, number: &str, item: &Item) {
         let title = layout::item_title(item, clean);
         self.text(Some("Heading3"), &format!("{number}. {title}"));
-        let text = format!(
-            "{}、{}が「{title}」を公表",
-            layout::japanese_date(item),
-            clean(&item.publisher)
-        );
-        self.cited_line(text, item);
+        self.cited_line(layout::lead_line(item, clean), item);
         if !item.summary.is_empty() {
             self.text(None, &item.summary);
         }
@@ -214,13 +209,7 @@ pub fn render(items: &[Item], request: &Request) -> Vec<u8> {
             } => {
                 w.item(&number, item);
                 for later in related {
-                    let title = layout::item_title(later, clean);
-                    let text = format!(
-                        "○ {}、{}が「{title}」を公表",
-                        layout::japanese_date(later),
-                        clean(&later.publisher)
-                    );
-                    w.cited_line(text, later);
+                    w.cited_line(format!("○ {}", layout::lead_line(later, clean)), later);
                 }
             }
         }

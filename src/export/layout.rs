@@ -67,6 +67,16 @@ pub fn japanese_date(item: &Item) -> String {
     }
 }
 
+/// The lead line, up to its footnote: `2025 年 1 月 7 日、{publisher}が「{title}」を公表`.
+pub fn lead_line(item: &Item, escape: impl Fn(&str) -> String) -> String {
+    format!(
+        "{}、{}が「{}」を公表",
+        japanese_date(item),
+        escape(&item.publisher),
+        item_title(item, &escape)
+    )
+}
+
 /// The draft's blocks for items already selected and ordered by `select`: section 1 split by
 /// country in the report's order, sections 2 and 3 with their subsections, then (with `all`)
 /// the items without a section.

@@ -40,26 +40,14 @@ impl Writer {
     fn later_report(&mut self, item: &Item) {
         self.footnotes.push(item.citation_with(escape));
         let n = self.footnotes.len();
-        let _ = writeln!(
-            self.out,
-            "○ {}、{}が「{}」を公表[^{n}]。\n",
-            layout::japanese_date(item),
-            escape(&item.publisher),
-            title_of(item)
-        );
+        let _ = writeln!(self.out, "○ {}[^{n}]。\n", layout::lead_line(item, escape));
     }
 
     fn item(&mut self, number: &str, item: &Item) {
         self.footnotes.push(item.citation_with(escape));
         let n = self.footnotes.len();
         let _ = writeln!(self.out, "#### {number}. {}\n", title_of(item));
-        let _ = writeln!(
-            self.out,
-            "{}、{}が「{}」を公表[^{n}]。\n",
-            layout::japanese_date(item),
-            escape(&item.publisher),
-            title_of(item)
-        );
+        let _ = writeln!(self.out, "{}[^{n}]。\n", layout::lead_line(item, escape));
         if !item.summary.is_empty() {
             let _ = writeln!(self.out, "{}\n", escape(&item.summary));
         }
