@@ -567,3 +567,46 @@ async fn one_story_alerts_once_however_many_sites_report_it() {
         "the second site's report of the same attack does not alert again: {about:?}"
     );
 }
+
+#[tokio::test]
+async fn the_operator_hears_once_of_a_source_gone_silent() {
+    let server = MockServer::start().await;
+    serve_feeds(&server).await;
+    Mock::given(path("/hook"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let alerts = format!(
+        "[[alerts]]\nkind = \"webhook\"\nurl = \"{}/hook\"\nsections = []\noperator = true\n",
+        server.uri()
+    );
+    let cfg = config(&server, dir.path(), &alerts);
+    let deps = crate::common::deps(&cfg);
+    let spec = cfg.source("security-next").unwrap().clone();
+    kizashi::pipeline::poll_once(&spec, &deps).await.unwrap();
+    // Make the history say: something new about daily, the last ten days ago.
+    let mut state = deps.store.state("security-next").unwrap().unwrap();
+    state.last_new_item = Some(Utc::now() - chrono::Duration::days(10));
+    state.typical_gap_secs = Some(24 * 3600);
+    state.cadence_samples = 5;
+    deps.store.put_state("security-next", &state).unwrap();
+    for _ in 0..3 {
+        kizashi::pipeline::poll_once(&spec, &deps).await.unwrap();
+    }
+    run_due(deps.store.as_ref(), &cfg.alerts, Utc::now())
+        .await
+        .unwrap();
+    let requests = server.received_requests().await.unwrap();
+    let posted = hooks(&requests);
+    assert_eq!(posted.len(), 1, "once per silence");
+    let body = json(posted[0]);
+    assert_eq!(body["source"], "security-next");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("nothing new for"),
+        "{body}"
+    );
+}
