@@ -602,7 +602,8 @@ fn adhoc_spec(country: &str) -> Result<SourceSpec> {
 
 /// A store that cannot be opened, explained: how to restore it when it is damaged. Opening
 /// goes through here (via `open_store` and `daemon_failed`) so that the advice is the same
-/// everywhere; a sled panic while opening a damaged store is caught by `open_store`.
+/// everywhere; a sled panic while opening a damaged store comes here as corruption
+/// (`SledStore::open` catches it).
 fn store_open_failed(data_dir: &Path, e: store::Error) -> anyhow::Error {
     let mut reason = e.to_string();
     let mut cause = std::error::Error::source(&e);

@@ -73,23 +73,36 @@ const LOCK_RETRIES: u32 = 10;
 const LOCK_RETRY_PAUSE: std::time::Duration = std::time::Duration::from_millis(50);
 
 fn open_db(dir: &Path, path: &str) -> Result<sled::Db, Error> {
-    sled::Config::new()
-        .path(dir)
-        .cache_capacity(CACHE_CAPACITY)
-        .flush_every_ms(Some(500))
-        .open()
-        .map_err(|e| match e {
-            sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
-                Error::Locked {
-                    path: path.to_string(),
-                }
-            }
-            sled::Error::Io(io) => Error::Open {
-                path: path.to_string(),
-                source: io,
-            },
-            other => engine(other),
-        })
+    // sled 0.34 panics on some damaged snapshots (sled #1410) instead of returning an error:
+    // that is a corrupt store, to be restored, not the end of the process.
+    let opened = std::panic::catch_unwind(|| {
+        sled::Config::new()
+            .path(dir)
+            .cache_capacity(CACHE_CAPACITY)
+            .flush_every_ms(Some(500))
+            .open()
+    })
+    .map_err(|panic| {
+        let why = panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "a panic".into());
+        Error::Corrupt {
+            key: path.to_string(),
+            reason: format!("sled failed while opening: {why}"),
+        }
+    })?;
+    opened.map_err(|e| match e {
+        sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => Error::Locked {
+            path: path.to_string(),
+        },
+        sled::Error::Io(io) => Error::Open {
+            path: path.to_string(),
+            source: io,
+        },
+        other => engine(other),
+    })
 }
 
 fn date_key(item: &Item) -> Vec<u8> {
