@@ -1,11 +1,10 @@
 //! Bytes to UTF-8 text, by the order feedparser uses: byte-order mark, HTTP charset, the XML
 //! declaration, then a guess. quick-xml cannot read UTF-16 or ISO-2022-JP and feed-rs ignores
-//! HTTP headers, so every document is transcoded here and feeds lose their declarations.
+//! HTTP headers, so every document is transcoded here (and feed.rs drops the declarations).
 
 use std::borrow::Cow;
 
 use encoding_rs::{EUC_JP, Encoding, SHIFT_JIS, UTF_8, WINDOWS_1252};
-use quick_xml::events::Event;
 
 /// Text in UTF-8 and the encoding it was read from.
 #[derive(Debug)]
@@ -131,44 +130,6 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
 
-/// The text without its XML declarations, for feed-rs once the text is UTF-8.
-///
-/// A declaration's only use to feed-rs is its encoding, which no longer holds: feed-rs would
-/// switch quick-xml's decoder to it, which garbles the rest of the text, and panics
-/// (`set_encoding() called after prefix buffer was drained`) when the declaration ends past
-/// the first 64 bytes, whether misplaced further down or padded out at the top. Declarations
-/// are found by quick-xml itself, as feed-rs will meet them: a `<?xml` inside a comment or
-/// CDATA section is none, one after a stray quote in a tag name is.
-pub fn without_xml_declarations(text: &str) -> Cow<'_, str> {
-    let mut reader = quick_xml::Reader::from_str(text);
-    reader.config_mut().check_end_names = false;
-    let mut declarations = Vec::new();
-    loop {
-        let start = reader.buffer_position();
-        match reader.read_event() {
-            Ok(Event::Decl(_)) => declarations.push((start, reader.buffer_position())),
-            Ok(Event::Eof) => break,
-            Ok(_) => {}
-            // feed-rs reads on after an error too: so does this, while the reader advances.
-            Err(_) if reader.buffer_position() > start => {}
-            Err(_) => break,
-        }
-    }
-    if declarations.is_empty() {
-        return Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len());
-    let mut copied = 0;
-    for (start, end) in declarations {
-        // Positions are byte offsets at markup boundaries (`<`, after `>`): char boundaries.
-        let (start, end) = (start as usize, end as usize);
-        out.push_str(&text[copied..start]);
-        copied = end;
-    }
-    out.push_str(&text[copied..]);
-    Cow::Owned(out)
-}
-
 /// XML 1.0 forbids C0 controls other than tab, LF and CR; feeds carry them anyway.
 fn without_illegal_xml_chars(text: Cow<'_, str>) -> Cow<'_, str> {
     let illegal = |c: char| {
@@ -192,10 +153,6 @@ mod tests {
         let d = decode(&bytes, None, "ja");
         assert_eq!(d.encoding, SHIFT_JIS);
         assert!(d.text.contains("総務省"));
-        assert_eq!(
-            without_xml_declarations(&d.text),
-            "<rss><title>総務省</title></rss>"
-        );
     }
 
     #[test]
@@ -247,29 +204,5 @@ mod tests {
         }
         assert!(!utf16.is_empty());
         assert_eq!(decode(&le, None, "fr").text, "<rss>é</rss>");
-    }
-
-    // See: fuzz (feed-rs panicked on a declaration past the first 64 bytes).
-    #[test]
-    fn declarations_go_but_comments_cdata_and_other_instructions_stay() {
-        let doc = "<?xml version=\"1.0\"?><?xml-stylesheet href=\"s.xsl\"?><rss><!-- <?xml a?> -->\
-                   <d><![CDATA[<?xml version=\"1.0\"?>]]></d><?xml?><?xml\tencoding='utf-16'?></rss>";
-        assert_eq!(
-            without_xml_declarations(doc),
-            "<?xml-stylesheet href=\"s.xsl\"?><rss><!-- <?xml a?> -->\
-             <d><![CDATA[<?xml version=\"1.0\"?>]]></d></rss>"
-        );
-        assert!(matches!(
-            without_xml_declarations("<rss/>"),
-            Cow::Borrowed(_)
-        ));
-        // A quote in a tag name runs the tag on past the comment's start: quick-xml then
-        // meets the declaration inside what looks like a comment.
-        let quoted =
-            "<'?x a='1'?>\n<!--\n('x>t<?xml version=\"1.0\" encoding=\"ISO-8859-1\" ?>\n<rss/>-->";
-        assert_eq!(
-            without_xml_declarations(quoted),
-            "<'?x a='1'?>\n<!--\n('x>t\n<rss/>-->"
-        );
     }
 }

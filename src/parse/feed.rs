@@ -5,7 +5,9 @@
 //! item in the offset its feed states) and whether an entry had an id at all (feed-rs invents
 //! one from link and title, which changes when a title is edited).
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
+use std::ops::Range;
 
 use chrono::{DateTime, Utc};
 use quick_xml::events::Event;
@@ -29,11 +31,16 @@ pub fn parse_feed(
         return Err(Error::Empty);
     }
     let decoded = encoding::decode(bytes, ctx.http_charset, ctx.lang);
-    let text = encoding::without_xml_declarations(&decoded.text);
-    let text = text.trim_start();
+    let text = decoded.text.trim_start();
     if looks_like_html(text) {
         return Err(Error::HtmlNotFeed);
     }
+    let safe = if text.starts_with('{') {
+        without_json_authors(text)
+    } else {
+        for_feed_rs(text)
+    };
+    let text = safe.trim_start();
     let raw_entries = if text.starts_with('{') {
         raw_json_entries(text)
     } else {
@@ -176,6 +183,95 @@ fn with_rss_version_2(text: &str) -> Option<String> {
         None => format!("<rss version=\"2.0\"{}", &tag[4..]),
     };
     Some(format!("{}{}{}", &text[..start], fixed_tag, &text[end..]))
+}
+
+/// Elements feed-rs 3.0.0 reads as a person, `Name (mail@example.jp)`: it cuts the name one
+/// byte before or after the address and panics when that byte is inside a character
+/// (`担当：info@example.jp`, `広報（koho@example.go.jp）`). kizashi keeps no authors.
+const PERSON_ELEMENTS: [&str; 5] = ["author", "creator", "managingEditor", "webMaster", "owner"];
+
+/// The document without what feed-rs 3.0.0 panics on:
+///
+/// - XML declarations. The text is UTF-8 by now, so a declaration's encoding no longer holds:
+///   feed-rs would switch quick-xml's decoder to it, garbling the rest, and quick-xml panics
+///   (`set_encoding() called after prefix buffer was drained`) when the declaration ends past
+///   the first 64 bytes, misplaced further down or padded out at the top;
+/// - [`PERSON_ELEMENTS`].
+///
+/// quick-xml finds them as feed-rs will meet them: a `<?xml` in a comment or CDATA section is
+/// no declaration; one after a stray quote in a tag name (`<'a>…<!-- '><?xml …?>`) is.
+fn for_feed_rs(text: &str) -> Cow<'_, str> {
+    let mut reader = quick_xml::Reader::from_str(text);
+    reader.config_mut().check_end_names = false;
+    let mut cuts: Vec<Range<usize>> = Vec::new();
+    let mut depth = 0;
+    // The person element being cut: where it starts, and its depth.
+    let mut person: Option<(usize, usize)> = None;
+    loop {
+        // Offsets in a str reader are byte offsets at markup boundaries: char boundaries.
+        let start = reader.buffer_position() as usize;
+        let event = reader.read_event();
+        let end = reader.buffer_position() as usize;
+        match event {
+            Ok(Event::Decl(_)) if person.is_none() => cuts.push(start..end),
+            Ok(Event::Start(e)) => {
+                depth += 1;
+                if person.is_none() && PERSON_ELEMENTS.contains(&local(e.name().as_ref()).as_str())
+                {
+                    person = Some((start, depth));
+                }
+            }
+            Ok(Event::End(_)) => {
+                if let Some((from, at)) = person
+                    && at == depth
+                {
+                    cuts.push(from..end);
+                    person = None;
+                }
+                depth = depth.saturating_sub(1);
+            }
+            Ok(Event::Eof) => break,
+            Ok(_) => {}
+            // feed-rs reads on after an error too: so does this, while the reader advances.
+            Err(_) if end > start => {}
+            Err(_) => break,
+        }
+    }
+    if let Some((from, _)) = person {
+        cuts.push(from..text.len());
+    }
+    if cuts.is_empty() {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    for cut in cuts {
+        out.push_str(&text[copied..cut.start]);
+        copied = cut.end;
+    }
+    out.push_str(&text[copied..]);
+    Cow::Owned(out)
+}
+
+/// A JSON Feed without its authors, for the reason given at [`PERSON_ELEMENTS`].
+fn without_json_authors(text: &str) -> Cow<'_, str> {
+    let Ok(mut feed) = serde_json::from_str::<serde_json::Value>(text) else {
+        return Cow::Borrowed(text);
+    };
+    let mut removed = false;
+    let mut strip = |v: &mut serde_json::Value| {
+        if let Some(object) = v.as_object_mut() {
+            removed |= object.remove("author").is_some() | object.remove("authors").is_some();
+        }
+    };
+    strip(&mut feed);
+    if let Some(items) = feed.get_mut("items").and_then(|i| i.as_array_mut()) {
+        items.iter_mut().for_each(&mut strip);
+    }
+    match serde_json::to_string(&feed) {
+        Ok(json) if removed => Cow::Owned(json),
+        _ => Cow::Borrowed(text),
+    }
 }
 
 fn looks_like_html(text: &str) -> bool {
@@ -484,5 +580,42 @@ mod tests {
                       <?xml version=\"1.0\" encoding=\"ISO-8859-1\" ?>\n<rss version=\"2.0\">\
                       <channel><item><link>http://a/</link></item></channel></rss>-->";
         assert!(parse(quoted).is_err());
+    }
+
+    // See: fuzz. feed-rs cut `担当：info@example.jp` one byte before the address, inside `：`.
+    #[test]
+    fn authors_with_an_address_next_to_japanese_text_do_not_panic() {
+        let rss = "<rss version=\"2.0\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\"><channel>\
+                   <managingEditor>広報（koho@example.go.jp）</managingEditor><item>\
+                   <title>t</title><link>http://a/</link><author>担当：info@example.jp</author>\
+                   <dc:creator>x@example.jp（担当）</dc:creator></item></channel></rss>";
+        let atom = "<feed xmlns=\"http://www.w3.org/2005/Atom\"><entry><id>urn:1</id>\
+                    <link href=\"http://a/\"/><author><name>担当：info@example.jp</name></author>\
+                    </entry></feed>";
+        let json = r#"{"version": "https://jsonfeed.org/version/1.1", "title": "t",
+            "authors": [{"name": "広報（koho@example.go.jp）"}],
+            "items": [{"id": "1", "url": "http://a/", "author": {"name": "担当：info@example.jp"}}]}"#;
+        for doc in [rss, atom, json] {
+            let parsed = parse(doc).unwrap_or_else(|e| panic!("{doc:?}: {e}"));
+            assert_eq!(parsed.items.len(), 1, "{doc:?}");
+            assert_eq!(parsed.items[0].url, "http://a/");
+        }
+    }
+
+    #[test]
+    fn only_real_declarations_and_person_elements_are_cut() {
+        let doc = "<?xml version=\"1.0\"?><?xml-stylesheet href=\"s.xsl\"?><rss><!-- <?xml a?> -->\
+                   <d><![CDATA[<?xml version=\"1.0\"?><author>]]></d><?xml?>\
+                   <author><b>a</b>c@d.jp</author><?xml\tencoding='utf-16'?><authority/></rss>";
+        assert_eq!(
+            for_feed_rs(doc),
+            "<?xml-stylesheet href=\"s.xsl\"?><rss><!-- <?xml a?> -->\
+             <d><![CDATA[<?xml version=\"1.0\"?><author>]]></d><authority/></rss>"
+        );
+        assert!(matches!(for_feed_rs("<rss/>"), Cow::Borrowed(_)));
+        assert_eq!(for_feed_rs("<rss><dc:creator>x"), "<rss>");
+        let quoted =
+            "<'?x a='1'?>\n<!--\n('x>t<?xml version=\"1.0\" encoding=\"ISO-8859-1\" ?>\n-->";
+        assert_eq!(for_feed_rs(quoted), "<'?x a='1'?>\n<!--\n('x>t\n-->");
     }
 }
