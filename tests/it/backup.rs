@@ -3,7 +3,6 @@
 //! error and a non-zero exit, never a corrupt store.
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
 use std::time::Duration;
 
 use kizashi::store::backup::{SILENT_BASELINE_KEY, archives, backups_dir};
@@ -12,27 +11,12 @@ use tokio::process::Command;
 use wiremock::matchers::path;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::common::{Src, config_text, fixture, src};
-
-const BIN: &str = env!("CARGO_BIN_EXE_kizashi");
+use crate::common::{BIN, Src, config_text, fixture, kizashi, src, text};
 
 const SOURCES: [Src<'static>; 2] = [
     src("whitehouse", "/wh.xml", "The White House", "US", "en"),
     src("therecord", "/therecord.xml", "The Record", "US", "en"),
 ];
-
-async fn kizashi(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .output()
-        .await
-        .expect("binary runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 async fn serve() -> MockServer {
     let server = MockServer::start().await;

@@ -1,29 +1,13 @@
 //! The real binary: `run --once`, `export`, `sources`, errors, and the daemon's lifecycle.
 
 use std::path::Path;
-use std::process::Output;
 use std::time::Duration;
 
 use tokio::process::Command;
 use wiremock::matchers::path;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::common::{Src, config_text, fixture};
-
-const BIN: &str = env!("CARGO_BIN_EXE_kizashi");
-
-async fn kizashi(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .output()
-        .await
-        .expect("binary runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use crate::common::{self, BIN, Src, config_text, fixture, kizashi, text};
 
 const SOURCES: [Src<'static>; 5] = [
     Src {
@@ -65,17 +49,16 @@ const SOURCES: [Src<'static>; 5] = [
 
 async fn serve_fixtures() -> MockServer {
     let server = MockServer::start().await;
-    for (p, f) in [
-        ("/wh.xml", "feeds/whitehouse.xml"),
-        ("/therecord.xml", "feeds/therecord.xml"),
-        ("/sn.xml", "feeds/securitynext.xml"),
-        ("/soumu.rdf", "feeds/soumu-sjis.rdf"),
-    ] {
-        Mock::given(path(p))
-            .respond_with(ResponseTemplate::new(200).set_body_bytes(fixture(f)))
-            .mount(&server)
-            .await;
-    }
+    common::serve_fixtures(
+        &server,
+        &[
+            ("/wh.xml", "feeds/whitehouse.xml"),
+            ("/therecord.xml", "feeds/therecord.xml"),
+            ("/sn.xml", "feeds/securitynext.xml"),
+            ("/soumu.rdf", "feeds/soumu-sjis.rdf"),
+        ],
+    )
+    .await;
     Mock::given(path("/down.xml"))
         .respond_with(ResponseTemplate::new(503))
         .mount(&server)

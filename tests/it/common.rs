@@ -70,3 +70,33 @@ pub fn shared_corpus() -> Option<PathBuf> {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
     p.is_dir().then_some(p)
 }
+
+/// The binary under test.
+pub const BIN: &str = env!("CARGO_BIN_EXE_kizashi");
+
+/// Runs the binary to completion (warnings only in its log).
+pub async fn kizashi(args: &[&str]) -> std::process::Output {
+    tokio::process::Command::new(BIN)
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .await
+        .expect("binary runs")
+}
+
+/// Bytes as text, for assertions and messages.
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Serves fixtures (`fixtures/<file>`) at paths of a local server.
+pub async fn serve_fixtures(server: &wiremock::MockServer, routes: &[(&str, &str)]) {
+    use wiremock::matchers::path;
+    use wiremock::{Mock, ResponseTemplate};
+    for (p, f) in routes {
+        Mock::given(path(*p))
+            .respond_with(ResponseTemplate::new(200).set_body_bytes(fixture(f)))
+            .mount(server)
+            .await;
+    }
+}

@@ -16,9 +16,7 @@ use tokio::process::Command;
 use wiremock::matchers::path;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::common::{Src, config_text, deps, fixture, src};
-
-const BIN: &str = env!("CARGO_BIN_EXE_kizashi");
+use crate::common::{BIN, Src, config_text, deps, fixture, src};
 
 /// Polls the given fixtures once and serves the API (and page) in this process.
 async fn serve_polled(
@@ -571,16 +569,15 @@ async fn clicking_exclude_in_a_real_browser_changes_the_export() {
     };
     let started = Instant::now();
     let server = MockServer::start().await;
-    for (p, f) in [
-        ("/tr.xml", "feeds/therecord.xml"),
-        ("/sn.xml", "feeds/securitynext.xml"),
-        ("/xss.xml", "feeds/xss.xml"),
-    ] {
-        Mock::given(path(p))
-            .respond_with(ResponseTemplate::new(200).set_body_bytes(fixture(f)))
-            .mount(&server)
-            .await;
-    }
+    crate::common::serve_fixtures(
+        &server,
+        &[
+            ("/tr.xml", "feeds/therecord.xml"),
+            ("/sn.xml", "feeds/securitynext.xml"),
+            ("/xss.xml", "feeds/xss.xml"),
+        ],
+    )
+    .await;
     let dir = tempfile::tempdir().unwrap();
     let listen = format!("127.0.0.1:{}", free_port());
     let config = dir.path().join("kizashi.toml");
