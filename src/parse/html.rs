@@ -282,7 +282,22 @@ fn detected_items(document: &Html, zone: chrono_tz::Tz) -> Vec<Candidate> {
     let mut order: Vec<(ego_tree::NodeId, String)> = Vec::new();
     let mut taken: HashSet<ego_tree::NodeId> = HashSet::new();
     let mut holders: Vec<ElementRef<'_>> = Vec::new();
-    for link in document.select(&LINKS) {
+    let links: Vec<ElementRef<'_>> = document.select(&LINKS).collect();
+    // Links within each element, counted in one pass: counting them for each link's
+    // ancestors took minutes on a listing of a few thousand entries (see: fuzz). Only "one"
+    // and "more" matter, so a count stops at 2, and so does the climb: every element above
+    // one holding two links holds two as well.
+    let mut links_within: HashMap<ego_tree::NodeId, u8> = HashMap::new();
+    for link in &links {
+        for ancestor in link.ancestors() {
+            let count = links_within.entry(ancestor.id()).or_default();
+            if *count == 2 {
+                break;
+            }
+            *count += 1;
+        }
+    }
+    for link in links {
         // The item is the largest element around the link that holds no other link: an
         // `li`, a table row, a `dd` (dated by the `dt` before it).
         let widest = link
@@ -290,7 +305,8 @@ fn detected_items(document: &Html, zone: chrono_tz::Tz) -> Vec<Candidate> {
             .filter_map(ElementRef::wrap)
             .take(6)
             .take_while(|a| {
-                !matches!(a.value().name(), "body" | "html") && a.select(&LINKS).count() == 1
+                !matches!(a.value().name(), "body" | "html")
+                    && links_within.get(&a.id()).copied() == Some(1)
             })
             .last();
         if let Some(holder) = widest.filter(|h| date_near(*h, zone).0.is_some()) {
@@ -333,14 +349,13 @@ fn detected_items(document: &Html, zone: chrono_tz::Tz) -> Vec<Candidate> {
         )
     };
     let shape = shape_of(&members[0]);
+    let member_ids: HashSet<ego_tree::NodeId> = members.iter().map(|m| m.id()).collect();
     let rows: Vec<ElementRef<'_>> = match members[0].parent() {
         Some(parent) => parent
             .children()
             .filter_map(ElementRef::wrap)
             .filter(|el| shape_of(el) == shape && el.select(&LINKS).next().is_some())
-            .filter(|el| {
-                members.iter().any(|m| m.id() == el.id()) || date_near(*el, zone).0.is_some()
-            })
+            .filter(|el| member_ids.contains(&el.id()) || date_near(*el, zone).0.is_some())
             .collect(),
         None => members,
     };
@@ -375,6 +390,10 @@ fn nesting_depth(bytes: &[u8]) -> usize {
     ];
     let (mut depth, mut max) = (0usize, 0usize);
     let mut i = 0;
+    // The first `>` at or after the last place searched from (the length when there is none),
+    // reused until passed: searching from each `<` anew took minutes on 100 kB of `<a<a<a…`
+    // with no `>` (see: fuzz).
+    let mut next_close = 0;
     while let Some(off) = bytes[i..].iter().position(|&b| b == b'<') {
         i += off + 1;
         let closing = bytes.get(i) == Some(&b'/');
@@ -390,10 +409,13 @@ fn nesting_depth(bytes: &[u8]) -> usize {
             .iter()
             .map(u8::to_ascii_lowercase)
             .collect();
-        let end = bytes[start..]
-            .iter()
-            .position(|&b| b == b'>')
-            .map(|p| start + p);
+        if next_close < start {
+            next_close = bytes[start..]
+                .iter()
+                .position(|&b| b == b'>')
+                .map_or(bytes.len(), |p| start + p);
+        }
+        let end = (next_close < bytes.len()).then_some(next_close);
         let self_closing = end.is_some_and(|e| e > 0 && bytes[e - 1] == b'/');
         if closing {
             depth = depth.saturating_sub(1);
@@ -489,6 +511,42 @@ mod tests {
         );
         assert_eq!(plain.summary, "First paragraph of the notice. Second.");
         assert!(plain.published.is_none());
+    }
+
+    // See: fuzz. Each link's ancestors counted the links under them again: a listing of 2,000
+    // entries took 20 s (8,000: 5 min), and a listing page may be 15 MiB.
+    #[test]
+    fn a_long_listing_is_read_in_linear_time() {
+        let rows: String = (0..3000)
+            .map(|i| {
+                format!(
+                    r#"<li>2025/1/{} <a href="/n/{i}">item {i}</a></li>"#,
+                    i % 28 + 1
+                )
+            })
+            .collect();
+        let page = format!("<html><body><ul>{rows}</ul></body></html>");
+        let base = Url::parse("https://x.example/").unwrap();
+        let started = std::time::Instant::now();
+        let parsed = parse_listing(page.as_bytes(), &ctx(&base), None).unwrap();
+        assert_eq!(parsed.items.len(), MAX_ITEMS_PER_DOCUMENT);
+        assert_eq!(parsed.items[0].url, "https://x.example/n/0");
+        assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    }
+
+    // See: fuzz. 100 kB of `<a` and no `>` took three minutes: each `<` looked for its `>`
+    // through the rest of the page.
+    #[test]
+    fn nesting_depth_is_linear_without_closing_brackets() {
+        let page = "<a".repeat(200_000);
+        let started = std::time::Instant::now();
+        assert_eq!(nesting_depth(page.as_bytes()), 200_000);
+        assert!(started.elapsed() < std::time::Duration::from_secs(20));
+        assert_eq!(
+            nesting_depth(b"<div><br><p/><img src=x><a href='/'>x</a></div>"),
+            1
+        );
+        assert_eq!(nesting_depth(b"<div><p>x</p><p><b>y</b></p></div>"), 3);
     }
 
     #[test]
