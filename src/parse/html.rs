@@ -383,7 +383,7 @@ fn detected_items(document: &Html, zone: chrono_tz::Tz) -> Vec<Candidate> {
 }
 
 /// Nesting depth of start tags, counted cheaply before the tree builder sees the page.
-fn nesting_depth(bytes: &[u8]) -> usize {
+pub(super) fn nesting_depth(bytes: &[u8]) -> usize {
     const VOID: [&[u8]; 14] = [
         b"area", b"base", b"br", b"col", b"embed", b"hr", b"img", b"input", b"link", b"meta",
         b"param", b"source", b"track", b"wbr",
@@ -544,7 +544,7 @@ mod tests {
         assert!(started.elapsed() < std::time::Duration::from_secs(20));
         assert_eq!(
             nesting_depth(b"<div><br><p/><img src=x><a href='/'>x</a></div>"),
-            1
+            2
         );
         assert_eq!(nesting_depth(b"<div><p>x</p><p><b>y</b></p></div>"), 3);
     }
