@@ -171,16 +171,12 @@ async fn export_handler(
     Query(q): Query<ExportQuery>,
 ) -> Result<Response, ApiError> {
     let bad = |m: String| ApiError(StatusCode::BAD_REQUEST, m);
-    let range = match (&q.quarter, &q.from, &q.to) {
-        (Some(quarter), None, None) => DateRange::quarter(quarter.parse::<Quarter>().map_err(bad)?),
-        (None, Some(from), Some(to)) => {
-            let day = |s: &str| {
-                NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|e| bad(format!("{s:?}: {e}")))
-            };
-            DateRange::between(day(from)?, day(to)?)
-        }
-        _ => return Err(bad("give quarter, or from and to".into())),
-    };
+    // An export names its range; the item list may default to the current quarter.
+    if q.quarter.is_none() && q.from.is_none() && q.to.is_none() {
+        return Err(bad("give quarter, or from and to".into()));
+    }
+    let range =
+        query_range(q.quarter.as_deref(), q.from.as_deref(), q.to.as_deref()).map_err(bad)?;
     let format: Format = q.format.as_deref().unwrap_or("md").parse().map_err(bad)?;
     let request = export::Request {
         range,
