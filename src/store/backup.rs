@@ -5,12 +5,16 @@
 //! one JSON object per line:
 //!
 //! ```text
-//! {"type":"kizashi-archive","version":1,"created":"2025-05-14T03:00:00Z","items":2,"sources":1}
+//! {"type":"kizashi-archive","version":2,"created":"2025-05-14T03:00:00Z"}
 //! {"type":"item","id":"…","source":"cisa-news",…every Item field…}
 //! {"type":"source","id":"cisa-news","state":{…SourceState…}}
+//! {"type":"end","items":1,"sources":1}
 //! ```
 //!
-//! The header's counts let a restore tell a whole archive from a truncated copy. An archive is
+//! The closing counts let a restore tell a whole archive from a truncated copy; they close the
+//! file rather than open it so that items can be streamed from the store page by page (the
+//! daemon must not hold a whole store in memory to back it up). Version 1 archives, with the
+//! counts in the header, are still read. An archive is
 //! written to a temporary file, synced, read back and checked, renamed into place, and the
 //! directory is synced; the newest [`DEFAULT_KEEP`] generations are kept.
 //!
@@ -34,7 +38,9 @@ use crate::model::{Item, SourceState, jst};
 /// Generations of archives kept.
 pub const DEFAULT_KEEP: usize = 7;
 /// The archive format's version (the header's `version`).
-pub const ARCHIVE_VERSION: u32 = 1;
+pub const ARCHIVE_VERSION: u32 = 2;
+/// Items read from the store at a time while an archive is written.
+const ARCHIVE_PAGE: usize = 500;
 /// Meta key set by a restore: the first poll of each source records without alerting.
 pub const SILENT_BASELINE_KEY: &str = "silent_baseline";
 /// How often the daemon writes an archive.
@@ -97,13 +103,18 @@ enum Line {
     Header {
         version: u32,
         created: DateTime<Utc>,
-        items: usize,
-        sources: usize,
+        /// Version 1 only: version 2 closes with [`Line::End`].
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        items: Option<usize>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sources: Option<usize>,
     },
     #[serde(rename = "item")]
     Item(Box<Item>),
     #[serde(rename = "source")]
     Source { id: String, state: SourceState },
+    #[serde(rename = "end")]
+    End { items: usize, sources: usize },
 }
 
 /// Where a data directory's archives live.
@@ -154,33 +165,46 @@ pub fn write_archive(
     let path = dir.join(format!("{name}{SUFFIX}"));
     let tmp = dir.join(format!("{name}{TMP_SUFFIX}"));
 
-    let items = store.all_items()?;
-    let states = store.states()?;
     let header = Line::Header {
         version: ARCHIVE_VERSION,
         created: now,
-        items: items.len(),
-        sources: states.len(),
+        items: None,
+        sources: None,
     };
-    let written = (|| -> std::io::Result<()> {
-        let file = File::create(&tmp)?;
+    let written = (|| -> Result<(), Error> {
+        let file = File::create(&tmp).map_err(io("cannot write", &tmp))?;
         let mut out = BufWriter::new(file);
-        write_line(&mut out, &header)?;
-        for item in items {
-            write_line(&mut out, &Line::Item(Box::new(item)))?;
+        let line = |out: &mut BufWriter<File>, line: &Line| {
+            write_line(out, line).map_err(io("cannot write", &tmp))
+        };
+        line(&mut out, &header)?;
+        let (mut items, mut after) = (0, None);
+        loop {
+            let page = store.items_page(after.as_deref(), ARCHIVE_PAGE)?;
+            let Some(last) = page.last() else { break };
+            after = Some(last.id.clone());
+            items += page.len();
+            for item in page {
+                line(&mut out, &Line::Item(Box::new(item)))?;
+            }
         }
+        let states = store.states()?;
+        let sources = states.len();
         for (id, state) in states {
-            write_line(&mut out, &Line::Source { id, state })?;
+            line(&mut out, &Line::Source { id, state })?;
         }
-        let file = out.into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()
+        line(&mut out, &Line::End { items, sources })?;
+        let file = out
+            .into_inner()
+            .map_err(|e| io("cannot write", &tmp)(e.into_error()))?;
+        file.sync_all().map_err(io("cannot sync", &tmp))
     })();
     if let Err(e) = written {
         let _ = fs::remove_file(&tmp);
-        return Err(io("cannot write", &tmp)(e));
+        return Err(e);
     }
     // Read it back before it replaces anything: a short write must not become the newest.
-    if let Err(e) = read_archive(&tmp) {
+    if let Err(e) = read_archive(&tmp, |_| {}) {
         let _ = fs::remove_file(&tmp);
         return Err(e);
     }
@@ -226,22 +250,24 @@ fn prune(dir: &Path, keep: usize) -> Result<(), Error> {
     sync_dir(dir)
 }
 
-/// An archive's contents, checked.
+/// An archive's header and source states, checked; its items went to the reader's callback.
 struct Archive {
     created: DateTime<Utc>,
-    items: Vec<Item>,
     states: Vec<(String, SourceState)>,
 }
 
-fn read_archive(path: &Path) -> Result<Archive, Error> {
+/// Reads and checks an archive, handing each item to `on_item` as it is read.
+fn read_archive(path: &Path, mut on_item: impl FnMut(Item)) -> Result<Archive, Error> {
     let file = File::open(path).map_err(io("cannot read", path))?;
     let format = |line: usize, reason: String| Error::Format {
         path: path.display().to_string(),
         line,
         reason,
     };
-    let mut header = None;
-    let mut items = Vec::new();
+    // (created, counts the header announces: version 1 only)
+    let mut header: Option<(DateTime<Utc>, Option<(usize, usize)>)> = None;
+    let mut closing: Option<(usize, usize)> = None;
+    let mut items = 0;
     let mut states = Vec::new();
     for (n, text) in BufReader::new(file).lines().enumerate() {
         let number = n + 1;
@@ -250,6 +276,9 @@ fn read_archive(path: &Path) -> Result<Archive, Error> {
             continue;
         }
         let line: Line = serde_json::from_str(&text).map_err(|e| format(number, e.to_string()))?;
+        if closing.is_some() {
+            return Err(format(number, "a line after the end line".into()));
+        }
         match (line, &header) {
             (
                 Line::Header {
@@ -260,41 +289,61 @@ fn read_archive(path: &Path) -> Result<Archive, Error> {
                 },
                 None,
             ) if number == 1 => {
-                if version != ARCHIVE_VERSION {
-                    return Err(format(
-                        number,
-                        format!("version {version}; this kizashi reads {ARCHIVE_VERSION}"),
-                    ));
-                }
-                header = Some((created, items, sources));
+                let announced = match (version, items, sources) {
+                    (1, Some(items), Some(sources)) => Some((items, sources)),
+                    (1, _, _) => {
+                        return Err(format(number, "a version 1 header without counts".into()));
+                    }
+                    (ARCHIVE_VERSION, _, _) => None,
+                    _ => {
+                        return Err(format(
+                            number,
+                            format!(
+                                "version {version}; this kizashi reads 1 and {ARCHIVE_VERSION}"
+                            ),
+                        ));
+                    }
+                };
+                header = Some((created, announced));
             }
             (_, None) => return Err(format(number, "no kizashi-archive header".into())),
             (Line::Header { .. }, Some(_)) => {
                 return Err(format(number, "a second header".into()));
             }
-            (Line::Item(item), Some(_)) => items.push(*item),
+            (Line::Item(item), Some(_)) => {
+                items += 1;
+                on_item(*item);
+            }
             (Line::Source { id, state }, Some(_)) => states.push((id, state)),
+            (Line::End { items, sources }, Some((_, None))) => closing = Some((items, sources)),
+            (Line::End { .. }, Some(_)) => {
+                return Err(format(number, "an end line in a version 1 archive".into()));
+            }
         }
     }
-    let Some((created, want_items, want_sources)) = header else {
+    let Some((created, announced)) = header else {
         return Err(format(1, "empty file".into()));
     };
-    if items.len() != want_items || states.len() != want_sources {
+    let Some((want_items, want_sources)) = announced.or(closing) else {
         return Err(format(
             0,
             format!(
-                "truncated: {} items and {} sources, the header announces {want_items} and \
+                "truncated: no end line after {items} items and {} sources",
+                states.len()
+            ),
+        ));
+    };
+    if items != want_items || states.len() != want_sources {
+        return Err(format(
+            0,
+            format!(
+                "truncated: {items} items and {} sources, the archive announces {want_items} and \
                  {want_sources}",
-                items.len(),
                 states.len()
             ),
         ));
     }
-    Ok(Archive {
-        created,
-        items,
-        states,
-    })
+    Ok(Archive { created, states })
 }
 
 /// What a restore did.
@@ -317,12 +366,10 @@ pub fn restore(
     force: bool,
     now: DateTime<Utc>,
 ) -> Result<RestoreSummary, Error> {
-    // Read everything first: the archive may live inside the directory moved aside.
-    let Archive {
-        created,
-        items,
-        states,
-    } = read_archive(archive)?;
+    // Read everything first: the archive may live inside the directory moved aside. A restore
+    // is a one-off command, so holding the archive's items is fine here.
+    let mut items = Vec::new();
+    let Archive { created, states } = read_archive(archive, |item| items.push(item))?;
     let mut moved_aside = None;
     if holds_anything(data_dir) {
         let verdict = match SledStore::open(data_dir) {
@@ -549,8 +596,13 @@ mod tests {
         let text = fs::read_to_string(&last).unwrap();
         let first: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
         assert_eq!(first["type"], "kizashi-archive");
-        assert_eq!(first["version"], 1);
-        assert_eq!(text.lines().count(), 1 + 40 + 2);
+        assert_eq!(first["version"], 2);
+        assert_eq!(text.lines().count(), 1 + 40 + 2 + 1);
+        let end: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+        assert_eq!(
+            end,
+            serde_json::json!({"type": "end", "items": 40, "sources": 2})
+        );
 
         let before = store.all_items().unwrap();
         drop(store);
@@ -598,6 +650,19 @@ mod tests {
         fs::write(&cut, keep.join("\n")).unwrap();
         let truncated = restore(&cut, &dir.path().join("other"), false, Utc::now()).unwrap_err();
         assert!(truncated.to_string().contains("truncated"), "{truncated}");
+        let mut miscounted: Vec<&str> = text.lines().collect();
+        miscounted.remove(3);
+        fs::write(&cut, miscounted.join("\n")).unwrap();
+        let short = restore(&cut, &dir.path().join("other"), false, Utc::now()).unwrap_err();
+        assert!(short.to_string().contains("39 items"), "{short}");
+        // A version 1 archive carried its counts in the header and had no end line.
+        let lines: Vec<String> = text.lines().map(str::to_string).collect();
+        let v1_header =
+            lines[0].replace("\"version\":2", "\"version\":1,\"items\":40,\"sources\":2");
+        let body = &lines[1..lines.len() - 1];
+        fs::write(&cut, format!("{v1_header}\n{}\n", body.join("\n"))).unwrap();
+        let v1 = restore(&cut, &dir.path().join("from-v1"), false, Utc::now()).unwrap();
+        assert_eq!((v1.items, v1.sources), (40, 2));
         fs::write(&cut, "{\"type\":\"item\"}\n").unwrap();
         assert!(matches!(
             restore(&cut, &dir.path().join("other"), false, Utc::now()),

@@ -86,7 +86,7 @@ async fn a_damaged_store_says_how_to_restore_and_restore_rebuilds_it() {
     assert_eq!(archive.parent(), Some(backups_dir(&data).as_path()));
     assert_eq!(archives(&backups_dir(&data)), vec![archive.clone()]);
     let lines = std::fs::read_to_string(&archive).unwrap();
-    assert!(lines.starts_with("{\"type\":\"kizashi-archive\",\"version\":1,"));
+    assert!(lines.starts_with("{\"type\":\"kizashi-archive\",\"version\":2,"));
     assert_eq!(
         lines
             .lines()
