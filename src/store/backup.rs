@@ -264,9 +264,10 @@ fn read_archive(path: &Path, mut on_item: impl FnMut(Item)) -> Result<Archive, E
         line,
         reason,
     };
-    // (created, counts the header announces: version 1 only)
-    let mut header: Option<(DateTime<Utc>, Option<(usize, usize)>)> = None;
-    let mut closing: Option<(usize, usize)> = None;
+    // (items, sources): announced by a version 1 header, or by a version 2 end line.
+    type Counts = (usize, usize);
+    let mut header: Option<(DateTime<Utc>, Option<Counts>)> = None;
+    let mut closing: Option<Counts> = None;
     let mut items = 0;
     let mut states = Vec::new();
     for (n, text) in BufReader::new(file).lines().enumerate() {
