@@ -515,6 +515,7 @@ fn classify_file(
                 published: None,
                 summary: text("summary"),
                 publisher: None,
+                links: Vec::new(),
             }]
         }
         _ => {

@@ -112,11 +112,11 @@ pub fn reclassify(
     // Page by page: a store of a million items must not be loaded at once.
     const PAGE: usize = 1000;
     let mut total = 0;
-    let mut after: Option<String> = None;
+    let mut after: Option<Item> = None;
     loop {
-        let page = store.items_page(after.as_deref(), PAGE)?;
+        let page = store.items_page(after.as_ref(), PAGE)?;
         let Some(last) = page.last() else { break };
-        after = Some(last.id.clone());
+        after = Some(last.clone());
         let mut changed: Vec<Item> = Vec::new();
         for mut item in page {
             let spec = config.source(&item.source);
@@ -195,12 +195,7 @@ pub async fn run(
     });
     let api_token = token.child_token();
     tracker.spawn(async move {
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(api_token.cancelled_owned())
-            .await;
-        if let Err(e) = served {
-            error!(error = %e, "api server failed");
-        }
+        api::serve::serve(listener, app, api::serve::Limits::default(), api_token).await;
     });
     info!(%listen, sources = config.sources.len(), "kizashi started");
 

@@ -99,6 +99,8 @@ pub struct RawItem {
     pub summary: String,
     /// The item's own publisher where a listing names one per item (an aggregator).
     pub publisher: Option<String>,
+    /// Other pages the item's text links to (absolute, cleaned like `url`).
+    pub links: Vec<String>,
 }
 
 /// A report section (report.md, "Sections").
@@ -292,6 +294,10 @@ pub struct Item {
     /// What an analyst decided; survives re-polls and reclassification.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decision: Option<Decision>,
+    /// Other pages the item's text links to (absolute, cleaned like `url`): an agency release
+    /// and the statement it links to are one story.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<String>,
 }
 
 /// An analyst's verdict on an item.
@@ -615,6 +621,7 @@ mod tests {
             summary: String::new(),
             classification: Classification::default(),
             decision: None,
+            links: Vec::new(),
         };
         assert_eq!(
             item.citation(),

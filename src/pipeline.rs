@@ -456,6 +456,11 @@ async fn with_details(
                 if raw.summary.is_empty() {
                     raw.summary = detail.summary;
                 }
+                for link in detail.links {
+                    if !raw.links.contains(&link) {
+                        raw.links.push(link);
+                    }
+                }
                 let same_day = |t: &chrono::DateTime<chrono::FixedOffset>| {
                     raw.published
                         .is_some_and(|p| p.date_naive() == t.date_naive())
@@ -518,5 +523,6 @@ pub fn to_item(
         summary: raw.summary,
         classification,
         decision: None,
+        links: raw.links,
     }
 }

@@ -348,5 +348,6 @@ pub fn stored_item(i: usize, n: usize) -> Item {
             reasons,
         },
         decision: None,
+        links: Vec::new(),
     }
 }

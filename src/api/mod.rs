@@ -24,6 +24,7 @@ use crate::model::{DateRange, Quarter, jst};
 use crate::store::Store;
 
 mod page;
+pub mod serve;
 
 /// A request carrying this header was sent by a program, not by a web page (a page cannot
 /// add it without a CORS preflight this server never grants): state-changing requests need

@@ -40,6 +40,8 @@ pub struct ItemOut<'a> {
     pub decision: Option<&'a crate::model::Decision>,
     /// The story it belongs to: the id of the story's first report.
     pub story: Option<String>,
+    /// Pages the item's text links to (what joins a release to the statement it links to).
+    pub links: &'a [String],
 }
 
 impl<'a> ItemOut<'a> {
@@ -66,6 +68,7 @@ impl<'a> ItemOut<'a> {
             reasons: &c.reasons,
             decision: item.decision.as_ref(),
             story: None,
+            links: &item.links,
         }
     }
 }

@@ -52,6 +52,7 @@ pub fn parse_csv(
             published: Some(dates::date_in_zone(found.date, ctx.timezone)),
             summary: String::new(),
             publisher: columns.publisher.map(cell).filter(|p| !p.is_empty()),
+            links: Vec::new(),
         });
     }
     if rows.is_empty() && parsed.problems.is_empty() {

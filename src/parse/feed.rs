@@ -14,6 +14,7 @@ use quick_xml::events::Event;
 
 use super::dates::{self, FeedTime};
 use super::encoding;
+use super::links::links_in;
 use super::text::{citable, clean_summary, clean_title, resolve_link};
 use super::{Error, MAX_ITEMS_PER_DOCUMENT, ParseContext, Parsed};
 use crate::model::RawItem;
@@ -150,6 +151,7 @@ pub fn parse_feed(
             .filter(|s| !s.trim().is_empty())
             .or_else(|| entry.content.as_ref().and_then(|c| c.body.as_deref()))
             .unwrap_or("");
+        let links = links_in(summary_source, link.as_ref().unwrap_or(ctx.base_url), &url);
         parsed.items.push(RawItem {
             identity,
             title,
@@ -157,6 +159,7 @@ pub fn parse_feed(
             published,
             summary: clean_summary(summary_source),
             publisher: None,
+            links,
         });
     }
     Ok(parsed)

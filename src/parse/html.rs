@@ -89,6 +89,7 @@ pub fn parse_listing(
             published: Some(dates::date_in_zone(date, ctx.timezone)),
             summary: String::new(),
             publisher: c.publisher,
+            links: Vec::new(),
         });
     }
     Ok(parsed)
@@ -100,6 +101,8 @@ pub struct Detail {
     /// The page's description, else its first paragraphs.
     pub summary: String,
     pub published: Option<chrono::DateTime<chrono::FixedOffset>>,
+    /// Pages the main text links to (a release's statement).
+    pub links: Vec<String>,
 }
 
 static META_DESCRIPTION: std::sync::LazyLock<Selector> = std::sync::LazyLock::new(|| {
@@ -112,6 +115,12 @@ static META_DATE: std::sync::LazyLock<Selector> = std::sync::LazyLock::new(|| {
 });
 static MAIN_PARAGRAPHS: std::sync::LazyLock<Selector> = std::sync::LazyLock::new(|| {
     Selector::parse("main p, article p, #main p, #contents p, .content p").expect("valid selector")
+});
+static MAIN_LINKS: std::sync::LazyLock<Selector> = std::sync::LazyLock::new(|| {
+    Selector::parse(
+        "main a[href], article a[href], #main a[href], #contents a[href], .content a[href]",
+    )
+    .expect("valid selector")
 });
 static PARAGRAPHS: std::sync::LazyLock<Selector> =
     std::sync::LazyLock::new(|| Selector::parse("p").expect("valid selector"));
@@ -156,9 +165,26 @@ pub fn detail(bytes: &[u8], ctx: &ParseContext<'_>) -> Detail {
         })
         .and_then(dates::parse_feed_time)
         .map(|t| dates::in_publisher_frame(t, ctx.timezone));
+    let own = citable(ctx.base_url);
+    let mut links: Vec<String> = Vec::new();
+    for href in page
+        .select(&MAIN_LINKS)
+        .filter_map(|a| a.value().attr("href"))
+    {
+        let Some(cited) = resolve_link(href, ctx.base_url).map(|u| citable(&u)) else {
+            continue;
+        };
+        if cited != own && !links.contains(&cited) {
+            links.push(cited);
+            if links.len() == super::links::MAX_LINKS {
+                break;
+            }
+        }
+    }
     Detail {
         summary: truncate_chars(&summary, DETAIL_SUMMARY_CHARS),
         published,
+        links,
     }
 }
 

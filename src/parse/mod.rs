@@ -10,6 +10,7 @@ pub mod dates;
 pub mod encoding;
 pub mod feed;
 pub mod html;
+pub mod links;
 pub mod text;
 pub mod textdate;
 

@@ -180,9 +180,9 @@ pub fn write_archive(
         line(&mut out, &header)?;
         let (mut items, mut after) = (0, None);
         loop {
-            let page = store.items_page(after.as_deref(), ARCHIVE_PAGE)?;
+            let page = store.items_page(after.as_ref(), ARCHIVE_PAGE)?;
             let Some(last) = page.last() else { break };
-            after = Some(last.id.clone());
+            after = Some(last.clone());
             items += page.len();
             for item in page {
                 line(&mut out, &Line::Item(Box::new(item)))?;
@@ -552,6 +552,7 @@ mod tests {
                 ..Default::default()
             },
             decision: None,
+            links: Vec::new(),
         }
     }
 

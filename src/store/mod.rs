@@ -92,18 +92,19 @@ pub trait Store: Send + Sync {
     /// Every source's state.
     fn states(&self) -> Result<Vec<(String, SourceState)>, Error>;
 
-    /// Items published between two dates (both included), read through the date index.
+    /// Items published between two dates (both included), in date order: one range of the
+    /// store, not a scan.
     fn items_published_between(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<Item>, Error>;
 
     /// One item by id.
     fn item(&self, id: &str) -> Result<Item, Error>;
 
-    /// Every stored item, in key order.
+    /// Every stored item, in the store's order (publication date, then id; undated last).
     fn all_items(&self) -> Result<Vec<Item>, Error>;
 
-    /// Up to `limit` items in key order after the key `after` (from the start when `None`):
-    /// for walking a large store without holding it all in memory.
-    fn items_page(&self, after: Option<&str>, limit: usize) -> Result<Vec<Item>, Error>;
+    /// Up to `limit` items in the store's order after the item `after` (from the start when
+    /// `None`): for walking a large store without holding it all in memory.
+    fn items_page(&self, after: Option<&Item>, limit: usize) -> Result<Vec<Item>, Error>;
 
     /// Rewrites items (reclassification) keeping their index entries right.
     fn replace_items(&self, items: &[Item]) -> Result<(), Error>;

@@ -14,8 +14,21 @@ use crate::model::{AlertEntry, AlertState, Item, SourceState};
 /// sled's page cache; its default (1 GiB) lets RSS grow far past the daemon's budget.
 pub const CACHE_CAPACITY: u64 = 32 * 1024 * 1024;
 
-const ITEMS: &str = "items";
-const BY_DATE: &str = "by_date";
+/// Items keyed by publication date then id (`YYYYMMDD/<id>`, `undated/<id>`): a quarter is one
+/// contiguous range of the tree, so an export reads neighbouring pages instead of 25,000
+/// random ones.
+const RECORDS: &str = "item_records";
+/// Item id → its key in [`RECORDS`].
+const IDS: &str = "item_ids";
+/// The layout before `item_records` (items by id plus a date index of empty values), migrated
+/// on open.
+const OLD_ITEMS: &str = "items";
+const OLD_BY_DATE: &str = "by_date";
+/// Meta key holding the layout version; absent means the first layout.
+const LAYOUT_KEY: &str = "layout";
+const LAYOUT: &str = "2";
+/// Items moved per transaction while migrating.
+const MIGRATE_CHUNK: usize = 1000;
 const SOURCES: &str = "sources";
 const META: &str = "meta";
 const ALERTS: &str = "alerts";
@@ -25,8 +38,8 @@ const UNDATED: &str = "undated";
 /// A sled database in a data directory.
 pub struct SledStore {
     db: sled::Db,
-    items: sled::Tree,
-    by_date: sled::Tree,
+    records: sled::Tree,
+    ids: sled::Tree,
     sources: sled::Tree,
     meta: sled::Tree,
     alerts: sled::Tree,
@@ -57,15 +70,79 @@ impl SledStore {
             }
         };
         let tree = |name: &str| db.open_tree(name).map_err(engine);
-        Ok(SledStore {
-            items: tree(ITEMS)?,
-            by_date: tree(BY_DATE)?,
+        let store = SledStore {
+            records: tree(RECORDS)?,
+            ids: tree(IDS)?,
             sources: tree(SOURCES)?,
             meta: tree(META)?,
             alerts: tree(ALERTS)?,
             db,
-        })
+        };
+        store.migrate()?;
+        Ok(store)
     }
+
+    /// Moves a store of the first layout into `item_records`/`item_ids`. Safe to interrupt:
+    /// the layout key is set only once every item has moved, and a new attempt starts over.
+    fn migrate(&self) -> Result<(), Error> {
+        if self.meta.get(LAYOUT_KEY).map_err(engine)?.as_deref() == Some(LAYOUT.as_bytes()) {
+            return Ok(());
+        }
+        let names = self.db.tree_names();
+        if names.iter().any(|n| n.as_ref() == OLD_ITEMS.as_bytes()) {
+            tracing::info!("moving stored items to the date-ordered layout (once)");
+            self.records.clear().map_err(engine)?;
+            self.ids.clear().map_err(engine)?;
+            let old = self.db.open_tree(OLD_ITEMS).map_err(engine)?;
+            let mut chunk = Vec::with_capacity(MIGRATE_CHUNK);
+            for entry in old.iter() {
+                let (key, value) = entry.map_err(engine)?;
+                chunk.push(envelope::open::<Item>(&key, &value)?);
+                if chunk.len() == MIGRATE_CHUNK {
+                    self.replace_items(&chunk)?;
+                    chunk.clear();
+                }
+            }
+            self.replace_items(&chunk)?;
+            self.flush()?;
+        }
+        self.meta.insert(LAYOUT_KEY, LAYOUT).map_err(engine)?;
+        self.flush()?;
+        for old in [OLD_ITEMS, OLD_BY_DATE] {
+            if names.iter().any(|n| n.as_ref() == old.as_bytes()) {
+                self.db.drop_tree(old).map_err(engine)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// An item by id, with its key in [`RECORDS`].
+    fn stored(&self, id: &str) -> Result<Option<Item>, Error> {
+        let Some(key) = self.ids.get(id.as_bytes()).map_err(engine)? else {
+            return Ok(None);
+        };
+        match self.records.get(&key).map_err(engine)? {
+            Some(bytes) => Ok(Some(envelope::open(&key, &bytes)?)),
+            None => Err(Error::Corrupt {
+                key: id.to_string(),
+                reason: format!(
+                    "the id index points at {}, which holds nothing",
+                    String::from_utf8_lossy(&key)
+                ),
+            }),
+        }
+    }
+}
+
+fn decode_all(
+    entries: impl Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>,
+) -> Result<Vec<Item>, Error> {
+    entries
+        .map(|entry| {
+            let (k, v) = entry.map_err(engine)?;
+            envelope::open(&k, &v)
+        })
+        .collect()
 }
 
 /// How often, and how far apart, a held lock is tried again before it counts as held.
@@ -120,6 +197,7 @@ fn changed(old: &Item, new: &Item) -> bool {
         || old.summary != new.summary
         || old.published != new.published
         || old.classification != new.classification
+        || old.links != new.links
 }
 
 type TxResult<T> = Result<T, ConflictableTransactionError<Error>>;
@@ -143,13 +221,15 @@ impl Store for SledStore {
         state: &SourceState,
         alerts: &dyn Fn(&Item) -> Vec<AlertEntry>,
     ) -> Result<WriteSummary, Error> {
-        let trees = (&self.items, &self.by_date, &self.sources, &self.alerts);
-        let result = trees.transaction(|(items_t, index_t, sources_t, alerts_t)| {
+        let trees = (&self.records, &self.ids, &self.sources, &self.alerts);
+        let result = trees.transaction(|(records_t, ids_t, sources_t, alerts_t)| {
             let mut summary = WriteSummary::default();
             for item in items {
-                let key = item.id.as_bytes();
-                let previous: Option<Item> = match items_t.get(key)? {
-                    Some(bytes) => Some(envelope::open(key, &bytes).map_err(abort)?),
+                let previous: Option<Item> = match ids_t.get(item.id.as_bytes())? {
+                    Some(key) => match records_t.get(&key)? {
+                        Some(bytes) => Some(envelope::open(&key, &bytes).map_err(abort)?),
+                        None => None,
+                    },
                     None => None,
                 };
                 let to_store = match previous {
@@ -168,7 +248,7 @@ impl Store for SledStore {
                     }
                     Some(old) => {
                         summary.updated += 1;
-                        index_t.remove(date_key(&old))?;
+                        records_t.remove(date_key(&old))?;
                         Item {
                             accessed: old.accessed,
                             first_seen: old.first_seen,
@@ -177,8 +257,9 @@ impl Store for SledStore {
                         }
                     }
                 };
-                items_t.insert(key, envelope::seal(&to_store))?;
-                index_t.insert(date_key(&to_store), &[])?;
+                let key = date_key(&to_store);
+                records_t.insert(key.as_slice(), envelope::seal(&to_store))?;
+                ids_t.insert(item.id.as_bytes(), key)?;
             }
             let mut state = state.clone();
             // The count lives in the store: callers may hold a stale copy of the state.
@@ -232,63 +313,38 @@ impl Store for SledStore {
         let start = from.format("%Y%m%d").to_string();
         // '/' sorts before '0': "YYYYMMDD0" is past every key of the last day.
         let end = format!("{}0", to.format("%Y%m%d"));
-        let mut out = Vec::new();
-        for entry in self.by_date.range(start.as_bytes()..end.as_bytes()) {
-            let (k, _) = entry.map_err(engine)?;
-            let Some(id) = k.split(|b| *b == b'/').nth(1) else {
-                continue;
-            };
-            if let Some(bytes) = self.items.get(id).map_err(engine)? {
-                out.push(envelope::open(id, &bytes)?);
-            }
-        }
-        Ok(out)
+        decode_all(self.records.range(start.as_bytes()..end.as_bytes()))
     }
 
     fn item(&self, id: &str) -> Result<Item, Error> {
-        match self.items.get(id.as_bytes()).map_err(engine)? {
-            Some(bytes) => envelope::open(id.as_bytes(), &bytes),
-            None => Err(Error::NotFound(format!("item {id}"))),
-        }
+        self.stored(id)?
+            .ok_or_else(|| Error::NotFound(format!("item {id}")))
     }
 
     fn all_items(&self) -> Result<Vec<Item>, Error> {
-        self.items
-            .iter()
-            .map(|entry| {
-                let (k, v) = entry.map_err(engine)?;
-                envelope::open(&k, &v)
-            })
-            .collect()
+        decode_all(self.records.iter())
     }
 
-    fn items_page(&self, after: Option<&str>, limit: usize) -> Result<Vec<Item>, Error> {
+    fn items_page(&self, after: Option<&Item>, limit: usize) -> Result<Vec<Item>, Error> {
         let range = match after {
-            Some(key) => self.items.range::<&[u8], _>((
-                std::ops::Bound::Excluded(key.as_bytes()),
+            Some(item) => self.records.range::<Vec<u8>, _>((
+                std::ops::Bound::Excluded(date_key(item)),
                 std::ops::Bound::Unbounded,
             )),
-            None => self.items.iter(),
+            None => self.records.iter(),
         };
-        range
-            .take(limit)
-            .map(|entry| {
-                let (k, v) = entry.map_err(engine)?;
-                envelope::open(&k, &v)
-            })
-            .collect()
+        decode_all(range.take(limit))
     }
 
     fn replace_items(&self, items: &[Item]) -> Result<(), Error> {
-        let result = (&self.items, &self.by_date).transaction(|(items_t, index_t)| {
+        let result = (&self.records, &self.ids).transaction(|(records_t, ids_t)| {
             for item in items {
-                let key = item.id.as_bytes();
-                if let Some(bytes) = items_t.get(key)? {
-                    let old: Item = envelope::open(key, &bytes).map_err(abort)?;
-                    index_t.remove(date_key(&old))?;
+                if let Some(old_key) = ids_t.get(item.id.as_bytes())? {
+                    records_t.remove(old_key)?;
                 }
-                items_t.insert(key, envelope::seal(item))?;
-                index_t.insert(date_key(item), &[])?;
+                let key = date_key(item);
+                records_t.insert(key.as_slice(), envelope::seal(item))?;
+                ids_t.insert(item.id.as_bytes(), key)?;
             }
             TxResult::Ok(())
         });
@@ -296,7 +352,7 @@ impl Store for SledStore {
     }
 
     fn item_count(&self) -> Result<usize, Error> {
-        Ok(self.items.len())
+        Ok(self.ids.len())
     }
 
     fn meta(&self, key: &str) -> Result<Option<String>, Error> {
@@ -383,6 +439,7 @@ mod tests {
                 ..Default::default()
             },
             decision: None,
+            links: Vec::new(),
         }
     }
 
@@ -435,5 +492,59 @@ mod tests {
         let reopened = SledStore::open(dir.path()).unwrap();
         assert_eq!(reopened.item_count().unwrap(), 2);
         assert!(matches!(reopened.item("zz"), Err(Error::NotFound(_))));
+    }
+
+    #[test]
+    fn a_store_of_the_first_layout_is_migrated_on_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = item("a", "2025-03-31T23:30:00-05:00", "A");
+        let b = item("b", "2024-12-01T10:00:00+09:00", "B");
+        {
+            let db = sled::open(dir.path()).unwrap();
+            let items = db.open_tree(OLD_ITEMS).unwrap();
+            let by_date = db.open_tree(OLD_BY_DATE).unwrap();
+            for it in [&a, &b] {
+                items.insert(it.id.as_bytes(), envelope::seal(it)).unwrap();
+                by_date.insert(date_key(it), &[]).unwrap();
+            }
+            db.flush().unwrap();
+        }
+        let store = SledStore::open(dir.path()).unwrap();
+        assert_eq!(store.item_count().unwrap(), 2);
+        assert_eq!(store.item("a").unwrap(), a);
+        // Date order now, not id order.
+        assert_eq!(store.all_items().unwrap(), vec![b.clone(), a.clone()]);
+        let names = store.db.tree_names();
+        assert!(!names.iter().any(|n| n.as_ref() == OLD_ITEMS.as_bytes()));
+        assert_eq!(store.meta(LAYOUT_KEY).unwrap().as_deref(), Some(LAYOUT));
+        drop(store);
+        let reopened = SledStore::open(dir.path()).unwrap();
+        assert_eq!(reopened.all_items().unwrap(), vec![b, a]);
+    }
+
+    #[test]
+    fn pages_walk_the_store_in_date_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path()).unwrap();
+        let items: Vec<Item> = (0..25)
+            .map(|n| {
+                item(
+                    &format!("i{n:02}"),
+                    &format!("2025-01-{:02}T10:00:00+09:00", 25 - n),
+                    "T",
+                )
+            })
+            .collect();
+        store.replace_items(&items).unwrap();
+        let mut seen = Vec::new();
+        let mut after: Option<Item> = None;
+        loop {
+            let page = store.items_page(after.as_ref(), 10).unwrap();
+            let Some(last) = page.last() else { break };
+            after = Some(last.clone());
+            seen.extend(page.into_iter().map(|i| i.id));
+        }
+        let want: Vec<String> = (0..25).rev().map(|n| format!("i{n:02}")).collect();
+        assert_eq!(seen, want);
     }
 }

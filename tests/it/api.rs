@@ -297,3 +297,56 @@ async fn a_token_guards_every_route_but_health() {
     );
     daemon.stop().await;
 }
+
+/// A slowloris client (a request head sent a byte at a time, never finished) is cut off at the
+/// head deadline, and clients beyond the connection cap wait instead of being refused.
+#[tokio::test]
+async fn slow_request_heads_are_cut_off_and_connections_capped() {
+    use kizashi::api::serve::{Limits, serve};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = axum::Router::new().route("/", axum::routing::get(|| async { "ok\n" }));
+    let stop = tokio_util::sync::CancellationToken::new();
+    let limits = Limits {
+        header_read: Duration::from_millis(300),
+        connections: 2,
+    };
+    let server = tokio::spawn(serve(listener, app, limits, stop.clone()));
+
+    let mut slow = Vec::new();
+    for _ in 0..2 {
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        s.write_all(b"GET / HTTP/1.1\r\nHost: 127").await.unwrap();
+        slow.push(s);
+    }
+    // Both slots are taken: a third client is served once the slow ones are cut off.
+    let started = std::time::Instant::now();
+    let fetched = tokio::time::timeout(
+        Duration::from_secs(20),
+        reqwest::get(format!("http://{addr}/")),
+    )
+    .await
+    .expect("a waiting client is served after the slow ones are cut off")
+    .unwrap();
+    assert_eq!(fetched.text().await.unwrap(), "ok\n");
+    assert!(
+        started.elapsed() >= Duration::from_millis(250),
+        "the third client waited for a slot"
+    );
+    for mut s in slow {
+        let mut buf = Vec::new();
+        let read = tokio::time::timeout(Duration::from_secs(20), s.read_to_end(&mut buf))
+            .await
+            .expect("the slow connection is closed by the server");
+        // Closed, with at most an error answer: never a served request.
+        assert!(read.is_err() || !String::from_utf8_lossy(&buf).contains("ok"));
+    }
+
+    stop.cancel();
+    tokio::time::timeout(Duration::from_secs(20), server)
+        .await
+        .expect("serve returns once stopped")
+        .unwrap();
+}

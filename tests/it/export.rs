@@ -41,6 +41,7 @@ fn item(
             ..Default::default()
         },
         decision: None,
+        links: Vec::new(),
     }
 }
 

@@ -47,7 +47,13 @@ async fn serve_polled(
         config,
         listen,
     });
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let stop = tokio_util::sync::CancellationToken::new();
+    tokio::spawn(kizashi::api::serve::serve(
+        listener,
+        app,
+        kizashi::api::serve::Limits::default(),
+        stop,
+    ));
     (listen, server, dir)
 }
 

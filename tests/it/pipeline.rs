@@ -544,3 +544,70 @@ async fn host_names_and_redirects_to_private_addresses_are_refused() {
     assert_eq!(s, "blocked", "{e}");
     assert!(e.contains("non-public"), "{e}");
 }
+
+/// An agency release and the statement it links to are one story: the link is kept from the
+/// release's summary, and the export writes one report item citing both.
+#[tokio::test]
+async fn a_release_and_the_statement_it_links_to_are_one_story() {
+    let server = MockServer::start().await;
+    Mock::given(path("/news"))
+        .respond_with(rss(fixture("feeds/linked-release.xml")))
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(
+        &server.uri(),
+        dir.path(),
+        &[src("agency", "/news", "Example Agency", "US", "en")],
+    );
+    let deps = deps(&cfg);
+    let outcome = poll_once(&cfg.sources[0], &deps).await.unwrap();
+    assert_eq!(outcome.written.new, 3);
+    let items = deps.store.all_items().unwrap();
+    let release = items
+        .iter()
+        .find(|i| i.title.starts_with("Director"))
+        .unwrap();
+    let statement_url =
+        "https://www.example.gov/statements/2025/05/joint-guidance-operational-technology";
+    assert_eq!(
+        release.links,
+        [statement_url, "https://www.partner.example.org/statement"]
+    );
+    assert!(items.iter().all(|i| i.section().is_some()), "{items:#?}");
+
+    let request = kizashi::export::Request {
+        range: kizashi::model::DateRange::quarter("FY2025Q1".parse().unwrap()),
+        format: kizashi::export::Format::Json,
+        all: false,
+        generated_at: chrono::DateTime::parse_from_rfc3339("2025-07-01T10:00:00+09:00").unwrap(),
+    };
+    let json: serde_json::Value =
+        serde_json::from_slice(&kizashi::export::render(items.clone(), &request)).unwrap();
+    let story_of = |title: &str| {
+        json["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["title"].as_str().unwrap().starts_with(title))
+            .map(|i| i["story"].as_str().unwrap().to_string())
+            .unwrap()
+    };
+    assert_eq!(story_of("Director"), story_of("Joint guidance"));
+    assert_ne!(story_of("Agency publishes"), story_of("Joint guidance"));
+
+    let md = String::from_utf8(kizashi::export::render(
+        items,
+        &kizashi::export::Request {
+            format: kizashi::export::Format::Markdown,
+            ..request
+        },
+    ))
+    .unwrap();
+    let cited = md.matches("[^").count();
+    assert!(
+        md.contains("○ "),
+        "the later page is a ○ line of one item: {md}"
+    );
+    assert!(cited >= 6, "three pages, each cited and defined: {md}");
+}
