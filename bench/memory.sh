@@ -25,7 +25,7 @@ cleanup() {
     [ -n "$daemon_pid" ] && kill "$daemon_pid" 2>/dev/null || true
     [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
     wait 2>/dev/null || true
-    rm -rf "$work"
+    [ -n "${KIZASHI_MEMORY_KEEP:-}" ] || rm -rf "$work"
 }
 trap cleanup EXIT
 
@@ -58,7 +58,7 @@ api_port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)
     done
 } > "$work/kizashi.toml"
 
-RUST_LOG=kizashi=debug "$bin" run --config "$work/kizashi.toml" --log-format json 2> "$work/daemon.log" &
+RUST_LOG=kizashi=debug ${KIZASHI_MEMORY_WRAPPER:-} "$bin" run --config "$work/kizashi.toml" --log-format json 2> "$work/daemon.log" &
 daemon_pid=$!
 started=$(date +%s)
 

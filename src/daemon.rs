@@ -96,7 +96,8 @@ pub fn reclassify_if_rules_changed(
     }
     let n = reclassify(config, store, classifier)?;
     store.set_meta(RULES_HASH_KEY, classifier.hash())?;
-    store.flush()?;
+    // Reclassification read every item; the store lets them go (and flushes).
+    store.release_memory()?;
     if n > 0 {
         info!(changed = n, "rules changed: stored items re-tagged");
     }
@@ -227,7 +228,14 @@ pub async fn run(
                 tokio::select! {
                     _ = token.cancelled() => break,
                     result = poll => match result {
-                        Ok(outcome) => next_poll = Some(outcome.next_poll),
+                        Ok(outcome) => {
+                            next_poll = Some(outcome.next_poll);
+                            // A parsed body (a document, its items, a transaction) is the
+                            // daemon's largest allocation between two quiet polls.
+                            if outcome.status == "200" {
+                                crate::return_freed_memory();
+                            }
+                        }
                         Err(e) => {
                             record_fatal(&fatal, e, &parent);
                             break;

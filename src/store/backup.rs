@@ -502,7 +502,12 @@ pub async fn archive_daily(
         }
         let (store, dir) = (store.clone(), backups_dir(&data_dir));
         let written = tokio::task::spawn_blocking(move || {
-            write_archive(store.as_ref(), &dir, DEFAULT_KEEP, Utc::now())
+            let written = write_archive(store.as_ref(), &dir, DEFAULT_KEEP, Utc::now());
+            // The archive read every item: without this the daemon would keep them all cached.
+            if let Err(e) = store.release_memory() {
+                tracing::warn!(error = %error_chain(&e), "could not release the archive's cache");
+            }
+            written
         })
         .await;
         wait = match written {

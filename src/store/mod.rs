@@ -120,6 +120,12 @@ pub trait Store: Send + Sync {
 
     /// Makes everything written so far durable against a process crash.
     fn flush(&self) -> Result<(), Error>;
+
+    /// Lets go of what a scan of the whole store left cached (after the daily archive or a
+    /// reclassification); flushes first. Calls made meanwhile wait.
+    fn release_memory(&self) -> Result<(), Error> {
+        Ok(())
+    }
 }
 
 /// Our item key: a hash of the source id and the item's identity (GUID or canonical link),
