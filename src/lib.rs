@@ -29,7 +29,6 @@ pub mod sources;
 pub mod store;
 pub mod telemetry;
 
-
 /// Hands memory the process has freed back to the system. glibc keeps freed heap pages mapped
 /// (a reopened store's cache, a large export, a first poll round), so without this a daemon's
 /// resident size only ever grows to its highest point.

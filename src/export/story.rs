@@ -5,7 +5,9 @@
 //! markers are dropped, or share most of their words (CJK: character pairs), and they were
 //! published within a month of each other.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
+
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::sync::LazyLock;
 
 use aho_corasick::{AhoCorasick, MatchKind};
@@ -142,20 +144,20 @@ static GENERIC_JA_FINDER: LazyLock<AhoCorasick> = LazyLock::new(|| {
 
 /// A title's distinctive words: stemmed ASCII words of three letters or more, and pairs of
 /// CJK characters, without the words every incident headline shares.
-fn words(title: &str) -> HashSet<String> {
+fn words(title: &str) -> FxHashSet<String> {
     words_of(&normalized(title))
 }
 
-fn words_of(normalized: &str) -> HashSet<String> {
+fn words_of(normalized: &str) -> FxHashSet<String> {
     let text = if normalized.is_ascii() {
         std::borrow::Cow::Borrowed(normalized)
     } else {
         std::borrow::Cow::Owned(GENERIC_JA_FINDER.replace_all(normalized, &[" "; GENERIC_JA.len()]))
     };
-    let mut out = HashSet::new();
+    let mut out = FxHashSet::default();
     let mut cjk: Vec<char> = Vec::new();
     let mut word = String::new();
-    let flush_word = |word: &mut String, out: &mut HashSet<String>| {
+    let flush_word = |word: &mut String, out: &mut FxHashSet<String>| {
         let w = stem(word);
         if w.chars().count() >= 3
             && !GENERIC.contains(&w.as_str())
@@ -184,7 +186,7 @@ fn words_of(normalized: &str) -> HashSet<String> {
     out
 }
 
-fn similar(a: &HashSet<String>, b: &HashSet<String>) -> bool {
+fn similar(a: &FxHashSet<String>, b: &FxHashSet<String>) -> bool {
     if a.is_empty() || b.is_empty() {
         return false;
     }
@@ -234,7 +236,7 @@ pub fn group<'a>(items: &[&'a Item]) -> Vec<Vec<&'a Item>> {
     // Dated items first, oldest first; undated items (close to everything) last.
     order.sort_by_key(|&i| (items[i].published.is_none(), items[i].published));
     // Every earlier item of each title: an undated item is close to all of them.
-    let mut by_key: HashMap<&str, Vec<usize>> = HashMap::new();
+    let mut by_key: FxHashMap<&str, Vec<usize>> = FxHashMap::default();
     let mut by_words: Vec<Vec<usize>> = vec![Vec::new(); titles.sets.len()];
     for &i in &order {
         let item = items[i];
@@ -266,11 +268,11 @@ pub fn group<'a>(items: &[&'a Item]) -> Vec<Vec<&'a Item>> {
             by_words[set].push(i);
         }
     }
-    let by_url: HashMap<&str, Vec<usize>> =
+    let by_url: FxHashMap<&str, Vec<usize>> =
         items
             .iter()
             .enumerate()
-            .fold(HashMap::new(), |mut map, (i, item)| {
+            .fold(FxHashMap::default(), |mut map, (i, item)| {
                 map.entry(item.url.as_str()).or_default().push(i);
                 map
             });
@@ -283,7 +285,7 @@ pub fn group<'a>(items: &[&'a Item]) -> Vec<Vec<&'a Item>> {
             }
         }
     }
-    let mut story_of_root: HashMap<usize, usize> = HashMap::new();
+    let mut story_of_root: FxHashMap<usize, usize> = FxHashMap::default();
     let mut stories: Vec<Vec<&'a Item>> = Vec::new();
     for (i, item) in items.iter().enumerate() {
         let root = joined.find(i);
@@ -347,9 +349,9 @@ impl Titles {
     fn of(items: &[&Item]) -> Titles {
         let normalized: Vec<String> = items.iter().map(|i| normalized(&i.title)).collect();
         let keys: Vec<String> = normalized.iter().map(|n| key_of(n)).collect();
-        let word_sets: Vec<HashSet<String>> = normalized.iter().map(|n| words_of(n)).collect();
+        let word_sets: Vec<FxHashSet<String>> = normalized.iter().map(|n| words_of(n)).collect();
         // Number words by how many titles hold them, rarest first.
-        let mut frequency: HashMap<&str, usize> = HashMap::new();
+        let mut frequency: FxHashMap<&str, usize> = FxHashMap::default();
         for set in &word_sets {
             for w in set {
                 *frequency.entry(w.as_str()).or_default() += 1;
@@ -357,14 +359,14 @@ impl Titles {
         }
         let mut by_rarity: Vec<(&str, usize)> = frequency.into_iter().collect();
         by_rarity.sort_by(|a, b| a.1.cmp(&b.1).then(a.0.cmp(b.0)));
-        let number: HashMap<&str, u32> = by_rarity
+        let number: FxHashMap<&str, u32> = by_rarity
             .iter()
             .enumerate()
             .map(|(n, (w, _))| (*w, n as u32))
             .collect();
 
         let mut sets: Vec<Vec<u32>> = Vec::new();
-        let mut set_number: HashMap<Vec<u32>, usize> = HashMap::new();
+        let mut set_number: FxHashMap<Vec<u32>, usize> = FxHashMap::default();
         let mut set_of = Vec::with_capacity(items.len());
         for set in &word_sets {
             if set.is_empty() {
@@ -382,7 +384,7 @@ impl Titles {
         }
 
         let mut matches: Vec<Vec<usize>> = (0..sets.len()).map(|s| vec![s]).collect();
-        let mut by_prefix_word: HashMap<u32, Vec<usize>> = HashMap::new();
+        let mut by_prefix_word: FxHashMap<u32, Vec<usize>> = FxHashMap::default();
         for (s, set) in sets.iter().enumerate() {
             let prefix = &set[..prefix_len(set.len())];
             let mut candidates: Vec<usize> = prefix

@@ -15,22 +15,41 @@ fn rss(body: Vec<u8>) -> ResponseTemplate {
         .set_body_bytes(body)
 }
 
-#[tokio::test]
-async fn items_are_stored_with_every_field_and_exact_citations() {
+/// One fixture feed served at the source's path and polled once; the server and the data
+/// directory live as long as the test holds them.
+struct Polled {
+    deps: kizashi::pipeline::Deps,
+    outcome: kizashi::pipeline::PollOutcome,
+    _server: MockServer,
+    _dir: tempfile::TempDir,
+}
+
+async fn poll_fixture(feed: &str, source: crate::common::Src<'_>) -> Polled {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
-        .and(path("/wh"))
-        .respond_with(rss(fixture("feeds/whitehouse.xml")))
+        .and(path(source.path))
+        .respond_with(rss(fixture(feed)))
         .mount(&server)
         .await;
     let dir = tempfile::tempdir().unwrap();
-    let cfg = config(
-        &server.uri(),
-        dir.path(),
-        &[src("whitehouse", "/wh", "The White House", "US", "en")],
-    );
+    let cfg = config(&server.uri(), dir.path(), &[source]);
     let deps = deps(&cfg);
     let outcome = poll_once(&cfg.sources[0], &deps).await.unwrap();
+    Polled {
+        deps,
+        outcome,
+        _server: server,
+        _dir: dir,
+    }
+}
+
+#[tokio::test]
+async fn items_are_stored_with_every_field_and_exact_citations() {
+    let Polled { deps, outcome, .. } = poll_fixture(
+        "feeds/whitehouse.xml",
+        src("whitehouse", "/wh", "The White House", "US", "en"),
+    )
+    .await;
     assert_eq!(outcome.status, "200");
     assert_eq!(outcome.written.new, 5);
 
@@ -549,19 +568,11 @@ async fn host_names_and_redirects_to_private_addresses_are_refused() {
 /// release's summary, and the export writes one report item citing both.
 #[tokio::test]
 async fn a_release_and_the_statement_it_links_to_are_one_story() {
-    let server = MockServer::start().await;
-    Mock::given(path("/news"))
-        .respond_with(rss(fixture("feeds/linked-release.xml")))
-        .mount(&server)
-        .await;
-    let dir = tempfile::tempdir().unwrap();
-    let cfg = config(
-        &server.uri(),
-        dir.path(),
-        &[src("agency", "/news", "Example Agency", "US", "en")],
-    );
-    let deps = deps(&cfg);
-    let outcome = poll_once(&cfg.sources[0], &deps).await.unwrap();
+    let Polled { deps, outcome, .. } = poll_fixture(
+        "feeds/linked-release.xml",
+        src("agency", "/news", "Example Agency", "US", "en"),
+    )
+    .await;
     assert_eq!(outcome.written.new, 3);
     let items = deps.store.all_items().unwrap();
     let release = items
