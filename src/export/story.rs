@@ -240,13 +240,22 @@ pub fn group<'a>(items: &[&'a Item]) -> Vec<Vec<&'a Item>> {
     let mut by_words: Vec<Vec<usize>> = vec![Vec::new(); titles.sets.len()];
     for &i in &order {
         let item = items[i];
-        let key = titles.keys[i].as_str();
+        let key = titles.key(i);
         let mut same_title: Vec<&[usize]> = Vec::new();
         if !key.is_empty() {
             same_title.extend(by_key.get(key).map(Vec::as_slice));
         }
-        if let Some(set) = titles.set_of[i] {
-            same_title.extend(titles.matches[set].iter().map(|&m| by_words[m].as_slice()));
+        if let Some(set) = titles.set(i) {
+            let own = by_words[set].as_slice();
+            let own_in_reach = item.published.is_some()
+                && own.last().is_some_and(|&j| close_in_time(item, items[j]));
+            if own_in_reach {
+                // Every item of a similar title in reach was joined to the latest of this
+                // title when it came (it was in that one's reach too).
+                same_title.push(own);
+            } else {
+                same_title.extend(titles.matches[set].iter().map(|&m| by_words[m].as_slice()));
+            }
         }
         for earlier in same_title {
             let candidates = match item.published {
@@ -264,7 +273,7 @@ pub fn group<'a>(items: &[&'a Item]) -> Vec<Vec<&'a Item>> {
         if !key.is_empty() {
             by_key.entry(key).or_default().push(i);
         }
-        if let Some(set) = titles.set_of[i] {
+        if let Some(set) = titles.set(i) {
             by_words[set].push(i);
         }
     }
@@ -336,8 +345,11 @@ impl Joined {
 /// The titles of a list of items: story keys, and distinct word sets with the sets similar
 /// to each.
 struct Titles {
+    /// Each item's title, as an index into the distinct titles.
+    title_of: Vec<usize>,
+    /// Each distinct title's story key.
     keys: Vec<String>,
-    /// Each item's word set, `None` when its title has no distinctive word.
+    /// Each distinct title's word set, `None` when it has no distinctive word.
     set_of: Vec<Option<usize>>,
     /// Distinct word sets, as word numbers sorted rarest first.
     sets: Vec<Vec<u32>>,
@@ -347,7 +359,19 @@ struct Titles {
 
 impl Titles {
     fn of(items: &[&Item]) -> Titles {
-        let normalized: Vec<String> = items.iter().map(|i| normalized(&i.title)).collect();
+        // Titles repeat (weekly digests, a notice and its updates): each is read once.
+        let mut index: FxHashMap<&str, usize> = FxHashMap::default();
+        let mut distinct: Vec<&str> = Vec::new();
+        let title_of: Vec<usize> = items
+            .iter()
+            .map(|i| {
+                *index.entry(i.title.as_str()).or_insert_with(|| {
+                    distinct.push(i.title.as_str());
+                    distinct.len() - 1
+                })
+            })
+            .collect();
+        let normalized: Vec<String> = distinct.iter().map(|t| normalized(t)).collect();
         let keys: Vec<String> = normalized.iter().map(|n| key_of(n)).collect();
         let word_sets: Vec<FxHashSet<String>> = normalized.iter().map(|n| words_of(n)).collect();
         // Number words by how many titles hold them, rarest first.
@@ -367,7 +391,7 @@ impl Titles {
 
         let mut sets: Vec<Vec<u32>> = Vec::new();
         let mut set_number: FxHashMap<Vec<u32>, usize> = FxHashMap::default();
-        let mut set_of = Vec::with_capacity(items.len());
+        let mut set_of = Vec::with_capacity(distinct.len());
         for set in &word_sets {
             if set.is_empty() {
                 set_of.push(None);
@@ -406,11 +430,22 @@ impl Titles {
             }
         }
         Titles {
+            title_of,
             keys,
             set_of,
             sets,
             matches,
         }
+    }
+
+    /// The story key of item `i`.
+    fn key(&self, i: usize) -> &str {
+        &self.keys[self.title_of[i]]
+    }
+
+    /// The word set of item `i`, if its title has distinctive words.
+    fn set(&self, i: usize) -> Option<usize> {
+        self.set_of[self.title_of[i]]
     }
 }
 
@@ -423,6 +458,11 @@ fn prefix_len(len: usize) -> usize {
 
 /// `|a ∩ b| / |a ∪ b| ≥ SIMILARITY` for sorted, distinct word numbers.
 fn similar_sets(a: &[u32], b: &[u32]) -> bool {
+    // |a ∩ b| ≤ min and |a ∪ b| ≥ max: sets of too different sizes cannot be similar.
+    let (small, large) = (a.len().min(b.len()), a.len().max(b.len()));
+    if (small as f64) < SIMILARITY * large as f64 {
+        return false;
+    }
     let (mut i, mut j, mut common) = (0, 0, 0usize);
     while i < a.len() && j < b.len() {
         match a[i].cmp(&b[j]) {
