@@ -90,16 +90,65 @@ static ISO: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 fn parse_iso_like(s: &str) -> Option<FeedTime> {
-    let c = ISO.captures(s)?;
-    let num = |i: usize| c.get(i).and_then(|m| m.as_str().parse::<u32>().ok());
-    let year: i32 = c.get(1)?.as_str().parse().ok()?;
-    let date = NaiveDate::from_ymd_opt(year, num(2)?, num(3)?)?;
+    let captures;
+    let (year, month, day, hour, minute, second, zone) = match minutes_only_w3c(s) {
+        Some(fields) => fields,
+        None => {
+            captures = ISO.captures(s)?;
+            let c = &captures;
+            let text = |i: usize| c.get(i).map(|m| m.as_str());
+            (
+                text(1)?,
+                text(2)?,
+                text(3)?,
+                text(4),
+                text(5),
+                text(6),
+                text(7),
+            )
+        }
+    };
+    let num = |t: Option<&str>| t.and_then(|t| t.parse::<u32>().ok());
+    let year: i32 = year.parse().ok()?;
+    let date = NaiveDate::from_ymd_opt(year, num(Some(month))?, num(Some(day))?)?;
     let time = NaiveTime::from_hms_opt(
-        num(4).unwrap_or(0),
-        num(5).unwrap_or(0),
-        num(6).unwrap_or(0),
+        num(hour).unwrap_or(0),
+        num(minute).unwrap_or(0),
+        num(second).unwrap_or(0),
     )?;
-    build(date.and_time(time), c.get(7).map(|m| m.as_str()))
+    build(date.and_time(time), zone)
+}
+
+/// `YYYY-MM-DDThh:mm±hh:mm` or `…Z`, W3C-DTF without seconds (JVN, IPA), split without the
+/// regex: [`ISO`] captures exactly these fields from such a text.
+fn minutes_only_w3c(s: &str) -> Option<DateFields<'_>> {
+    let b = s.as_bytes();
+    let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
+    let shape = (b.len() == 17 && b[16] == b'Z')
+        || (b.len() == 22 && matches!(b[16], b'+' | b'-') && b[19] == b':' && digits(17..19));
+    if !(shape
+        && digits(0..4)
+        && b[4] == b'-'
+        && digits(5..7)
+        && b[7] == b'-'
+        && digits(8..10)
+        && b[10] == b'T'
+        && digits(11..13)
+        && b[13] == b':'
+        && digits(14..16)
+        && (b.len() == 17 || digits(20..22)))
+    {
+        return None;
+    }
+    Some((
+        &s[0..4],
+        &s[5..7],
+        &s[8..10],
+        Some(&s[11..13]),
+        Some(&s[14..16]),
+        None,
+        Some(&s[16..]),
+    ))
 }
 
 static RFC822: LazyLock<Regex> = LazyLock::new(|| {
@@ -109,8 +158,9 @@ static RFC822: LazyLock<Regex> = LazyLock::new(|| {
     .expect("valid regex")
 });
 
-/// The fields of an RFC 822-like timestamp: day, month name, year, hour, minute, second, zone.
-type Rfc822Fields<'a> = (
+/// The fields of a timestamp as written: day, month, year (year, month, day for ISO), hour,
+/// minute, second, zone.
+type DateFields<'a> = (
     &'a str,
     &'a str,
     &'a str,
@@ -159,10 +209,10 @@ fn parse_rfc822_like(s: &str) -> Option<FeedTime> {
     build(date.and_time(time), zone)
 }
 
-/// `Www, D[D] Mon YYYY HH:MM:SS ZONE` (ZONE letters or `±hhmm`), the shape nearly every RSS
+/// `Www, D[D] Mon YY[YY] HH:MM:SS ZONE` (ZONE letters or `±hhmm`), the shape nearly every RSS
 /// feed writes, split without the regex. [`RFC822`] captures exactly these fields from such a
 /// text; any other shape is left to it.
-fn strict_rfc822(s: &str) -> Option<Rfc822Fields<'_>> {
+fn strict_rfc822(s: &str) -> Option<DateFields<'_>> {
     let b = s.as_bytes();
     let digits =
         |r: std::ops::Range<usize>| b.get(r).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
@@ -175,23 +225,26 @@ fn strict_rfc822(s: &str) -> Option<Rfc822Fields<'_>> {
     }
     let day_len = if b.get(6) == Some(&b' ') { 1 } else { 2 };
     let d = 5 + day_len;
-    // Day, month, year, time, then the zone from `z`.
+    // CISA writes two-digit years.
+    let year_len = if b.get(d + 7) == Some(&b' ') { 2 } else { 4 };
+    // `t`: where the time starts; `z`: where the zone starts.
+    let t = d + 6 + year_len;
     if !(digits(5..d)
         && b.get(d) == Some(&b' ')
         && letters(d + 1..d + 4)
         && b.get(d + 4) == Some(&b' ')
-        && digits(d + 5..d + 9)
-        && b.get(d + 9) == Some(&b' ')
-        && digits(d + 10..d + 12)
-        && b.get(d + 12) == Some(&b':')
-        && digits(d + 13..d + 15)
-        && b.get(d + 15) == Some(&b':')
-        && digits(d + 16..d + 18)
-        && b.get(d + 18) == Some(&b' '))
+        && digits(d + 5..t - 1)
+        && b.get(t - 1) == Some(&b' ')
+        && digits(t..t + 2)
+        && b.get(t + 2) == Some(&b':')
+        && digits(t + 3..t + 5)
+        && b.get(t + 5) == Some(&b':')
+        && digits(t + 6..t + 8)
+        && b.get(t + 8) == Some(&b' '))
     {
         return None;
     }
-    let z = d + 19;
+    let z = t + 9;
     let zone = &b[z.min(b.len())..];
     let zone_ok = match zone.first() {
         Some(b'+' | b'-') => zone.len() == 5 && digits(z + 1..z + 5),
@@ -203,10 +256,10 @@ fn strict_rfc822(s: &str) -> Option<Rfc822Fields<'_>> {
     Some((
         &s[5..d],
         &s[d + 1..d + 4],
-        &s[d + 5..d + 9],
-        Some(&s[d + 10..d + 12]),
-        Some(&s[d + 13..d + 15]),
-        Some(&s[d + 16..d + 18]),
+        &s[d + 5..t - 1],
+        Some(&s[t..t + 2]),
+        Some(&s[t + 3..t + 5]),
+        Some(&s[t + 6..t + 8]),
         Some(&s[z..]),
     ))
 }
@@ -231,9 +284,14 @@ pub fn feed_rs_timestamp(original: &str) -> Option<DateTime<Utc>> {
             return Some(t.with_timezone(&Utc));
         }
     }
-    // `Www, DD Mon YYYY HH:MM:SS ±hhmm|GMT|UT` with an English weekday and month as written:
-    // no RFC 3339 reading starts with a letter, and of the RFC 2822 rewrites only the
-    // weekday's removal applies (hour 24 and `UTC` are left to the rewrites).
+    // W3C-DTF without seconds is none of the formats feed-rs tries, and none of its rewrites
+    // apply to it.
+    if minutes_only_w3c(s).is_some() {
+        return None;
+    }
+    // `Www, DD Mon YY[YY] HH:MM:SS ±hhmm|GMT|UT` with an English weekday and month as
+    // written: no RFC 3339 reading starts with a letter, and of the RFC 2822 rewrites only
+    // the weekday's removal applies (hour 24 and `UTC` are left to the rewrites).
     if let Some((_, month, _, Some(hour), _, _, Some(zone))) = strict_rfc822(s)
         && ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"].contains(&&s[..3])
         && FEED_RS_MONTHS.contains(&month)
@@ -479,7 +537,12 @@ mod tests {
         assert!(parse_feed_time("Tue, 32 Jan 2025 10:00:00 GMT").is_none());
     }
 
-    const SHAPES: [&str; 30] = [
+    const SHAPES: [&str; 35] = [
+        "Mon, 31 Aug 26 12:00:00 +0000",
+        "Thu, 1 Jan 70 00:00:00 GMT",
+        "2025-03-31T20:27-05:00",
+        "2025-03-31T20:27Z",
+        "2025-03-31T20:27+0900",
         "Tue, 15 Nov 2022 20:15:04 +0000",
         "Tue, 15 Nov 2022 20:15:04 -0000",
         "Tue, 15 Nov 2022 20:15:04 GMT",
@@ -525,6 +588,29 @@ mod tests {
     }
 
     #[test]
+    fn minutes_only_w3c_fields_are_the_regex_captures() {
+        let mut strict = 0;
+        for text in SHAPES.iter().map(|s| s.trim()) {
+            let Some(fields) = minutes_only_w3c(text) else {
+                continue;
+            };
+            strict += 1;
+            let c = ISO.captures(text).unwrap();
+            let t = |i: usize| c.get(i).map(|m| m.as_str());
+            assert_eq!(
+                (Some(fields.0), Some(fields.1), Some(fields.2)),
+                (t(1), t(2), t(3)),
+                "{text:?}"
+            );
+            assert_eq!(
+                (fields.3, fields.4, fields.5, fields.6),
+                (t(4), t(5), t(6), t(7))
+            );
+        }
+        assert_eq!(strict, 3);
+    }
+
+    #[test]
     fn strict_rfc822_fields_are_the_regex_captures() {
         let mut strict = 0;
         for text in SHAPES
@@ -548,7 +634,7 @@ mod tests {
                 (t(4), t(5), t(6), t(7))
             );
         }
-        assert_eq!(strict, 14);
+        assert_eq!(strict, 17);
     }
 
     #[test]
