@@ -305,11 +305,11 @@ fn prepare_json(text: &str) -> (Cow<'_, str>, Vec<RawEntry>) {
 }
 
 fn looks_like_html(text: &str) -> bool {
-    let head: String = text
-        .chars()
-        .take(512)
-        .collect::<String>()
-        .to_ascii_lowercase();
+    let end = text
+        .char_indices()
+        .nth(512)
+        .map_or(text.len(), |(at, _)| at);
+    let head = text[..end].to_ascii_lowercase();
     let head = head.trim_start_matches(|c: char| c.is_whitespace());
     head.starts_with("<!doctype html")
         || head.starts_with("<html")

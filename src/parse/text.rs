@@ -297,7 +297,8 @@ fn simple_html_to_text(html: &str) -> Option<String> {
                 i = end;
                 copied = i;
             }
-            _ => i += 1,
+            // Text runs to the next byte that needs a look; memchr skips it word by word.
+            _ => i = memchr::memchr3(b'<', b'&', b'\0', &b[i..]).map_or(b.len(), |at| i + at),
         }
     }
     out.push_str(&html[copied..]);
