@@ -37,10 +37,14 @@ def time_python(name, parse, count, docs, iterations):
         return items, errors
 
     items, errors = one_pass()
-    start = time.perf_counter()
+    seconds = 0.0
+    best = float("inf")
     for _ in range(iterations):
+        start = time.perf_counter()
         one_pass()
-    seconds = time.perf_counter() - start
+        elapsed = time.perf_counter() - start
+        seconds += elapsed
+        best = min(best, elapsed)
     per_pass = seconds / max(iterations, 1)
     size = sum(len(d) for d in docs)
     return {
@@ -53,6 +57,8 @@ def time_python(name, parse, count, docs, iterations):
         "seconds": seconds,
         "mb_per_s": size / per_pass / 1e6,
         "items_per_s": items / per_pass,
+        "best_mb_per_s": size / best / 1e6,
+        "best_items_per_s": items / best,
     }
 
 
@@ -109,18 +115,26 @@ def main():
         print(f"measured {name}: {len(docs)} documents", file=sys.stderr)
 
     print(f"versions: {json.dumps(versions)}; iterations: {args.iterations}\n")
+    # The machine these run on is shared: the mean of the passes moves with other work, the
+    # fastest pass much less. Both are printed; the ratios are also given for both.
     print(
-        "| documents | files | KiB | parser | items/pass | errors | MB/s | items/s | kizashi × (MB/s) |"
+        "| documents | files | KiB | parser | items/pass | errors | MB/s (mean) | MB/s (best pass) "
+        "| items/s (best pass) | kizashi × (mean) | kizashi × (best pass) |"
     )
-    print("| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |")
+    print("| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for row in results:
         k = row["kizashi"]
         for pname in ("kizashi", "feedparser", "fastfeedparser"):
             r = row[pname]
-            ratio = "—" if pname == "kizashi" else f"{k['mb_per_s'] / r['mb_per_s']:.1f}"
+            if pname == "kizashi":
+                mean_ratio = best_ratio = "—"
+            else:
+                mean_ratio = f"{k['mb_per_s'] / r['mb_per_s']:.1f}"
+                best_ratio = f"{k['best_mb_per_s'] / r['best_mb_per_s']:.1f}"
             print(
                 f"| {row['set']} | {r['files']} | {r['bytes'] / 1024:.0f} | {pname} | {r['items']} | "
-                f"{r['errors']} | {r['mb_per_s']:.2f} | {r['items_per_s']:.0f} | {ratio} |"
+                f"{r['errors']} | {r['mb_per_s']:.2f} | {r['best_mb_per_s']:.2f} | "
+                f"{r['best_items_per_s']:.0f} | {mean_ratio} | {best_ratio} |"
             )
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:

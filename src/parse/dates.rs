@@ -90,16 +90,65 @@ static ISO: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 fn parse_iso_like(s: &str) -> Option<FeedTime> {
-    let c = ISO.captures(s)?;
-    let num = |i: usize| c.get(i).and_then(|m| m.as_str().parse::<u32>().ok());
-    let year: i32 = c.get(1)?.as_str().parse().ok()?;
-    let date = NaiveDate::from_ymd_opt(year, num(2)?, num(3)?)?;
+    let captures;
+    let (year, month, day, hour, minute, second, zone) = match minutes_only_w3c(s) {
+        Some(fields) => fields,
+        None => {
+            captures = ISO.captures(s)?;
+            let c = &captures;
+            let text = |i: usize| c.get(i).map(|m| m.as_str());
+            (
+                text(1)?,
+                text(2)?,
+                text(3)?,
+                text(4),
+                text(5),
+                text(6),
+                text(7),
+            )
+        }
+    };
+    let num = |t: Option<&str>| t.and_then(|t| t.parse::<u32>().ok());
+    let year: i32 = year.parse().ok()?;
+    let date = NaiveDate::from_ymd_opt(year, num(Some(month))?, num(Some(day))?)?;
     let time = NaiveTime::from_hms_opt(
-        num(4).unwrap_or(0),
-        num(5).unwrap_or(0),
-        num(6).unwrap_or(0),
+        num(hour).unwrap_or(0),
+        num(minute).unwrap_or(0),
+        num(second).unwrap_or(0),
     )?;
-    build(date.and_time(time), c.get(7).map(|m| m.as_str()))
+    build(date.and_time(time), zone)
+}
+
+/// `YYYY-MM-DDThh:mm±hh:mm` or `…Z`, W3C-DTF without seconds (JVN, IPA), split without the
+/// regex: [`ISO`] captures exactly these fields from such a text.
+fn minutes_only_w3c(s: &str) -> Option<DateFields<'_>> {
+    let b = s.as_bytes();
+    let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
+    let shape = (b.len() == 17 && b[16] == b'Z')
+        || (b.len() == 22 && matches!(b[16], b'+' | b'-') && b[19] == b':' && digits(17..19));
+    if !(shape
+        && digits(0..4)
+        && b[4] == b'-'
+        && digits(5..7)
+        && b[7] == b'-'
+        && digits(8..10)
+        && b[10] == b'T'
+        && digits(11..13)
+        && b[13] == b':'
+        && digits(14..16)
+        && (b.len() == 17 || digits(20..22)))
+    {
+        return None;
+    }
+    Some((
+        &s[0..4],
+        &s[5..7],
+        &s[8..10],
+        Some(&s[11..13]),
+        Some(&s[14..16]),
+        None,
+        Some(&s[16..]),
+    ))
 }
 
 static RFC822: LazyLock<Regex> = LazyLock::new(|| {
@@ -109,12 +158,40 @@ static RFC822: LazyLock<Regex> = LazyLock::new(|| {
     .expect("valid regex")
 });
 
+/// The fields of a timestamp as written: day, month, year (year, month, day for ISO), hour,
+/// minute, second, zone.
+type DateFields<'a> = (
+    &'a str,
+    &'a str,
+    &'a str,
+    Option<&'a str>,
+    Option<&'a str>,
+    Option<&'a str>,
+    Option<&'a str>,
+);
+
 /// `Mon, 31 Aug 26 12:00:00 +0000`, `Tue, 7 Jan 2025 15:30 GMT`, `07 Jan 2025 10:30:00 EST`
 fn parse_rfc822_like(s: &str) -> Option<FeedTime> {
-    let c = RFC822.captures(s)?;
-    let day: u32 = c.get(1)?.as_str().parse().ok()?;
-    let month = month_number(c.get(2)?.as_str())?;
-    let year_text = c.get(3)?.as_str();
+    let captures;
+    let (day, month, year_text, hour, minute, second, zone) = match strict_rfc822(s) {
+        Some(fields) => fields,
+        None => {
+            captures = RFC822.captures(s)?;
+            let c = &captures;
+            let text = |i: usize| c.get(i).map(|m| m.as_str());
+            (
+                text(1)?,
+                text(2)?,
+                text(3)?,
+                text(4),
+                text(5),
+                text(6),
+                text(7),
+            )
+        }
+    };
+    let day: u32 = day.parse().ok()?;
+    let month = month_number(month)?;
     let mut year: i32 = year_text.parse().ok()?;
     if year_text.len() == 2 {
         // RFC 2822 §4.3: two-digit years below 50 are 20xx.
@@ -122,14 +199,170 @@ fn parse_rfc822_like(s: &str) -> Option<FeedTime> {
     } else if year_text.len() == 3 {
         year += 1900;
     }
-    let num = |i: usize| c.get(i).and_then(|m| m.as_str().parse::<u32>().ok());
+    let num = |t: Option<&str>| t.and_then(|t| t.parse::<u32>().ok());
     let date = NaiveDate::from_ymd_opt(year, month, day)?;
     let time = NaiveTime::from_hms_opt(
-        num(4).unwrap_or(0),
-        num(5).unwrap_or(0),
-        num(6).unwrap_or(0),
+        num(hour).unwrap_or(0),
+        num(minute).unwrap_or(0),
+        num(second).unwrap_or(0),
     )?;
-    build(date.and_time(time), c.get(7).map(|m| m.as_str()))
+    build(date.and_time(time), zone)
+}
+
+/// `Www, D[D] Mon YY[YY] HH:MM:SS ZONE` (ZONE letters or `±hhmm`), the shape nearly every RSS
+/// feed writes, split without the regex. [`RFC822`] captures exactly these fields from such a
+/// text; any other shape is left to it.
+fn strict_rfc822(s: &str) -> Option<DateFields<'_>> {
+    let b = s.as_bytes();
+    let digits =
+        |r: std::ops::Range<usize>| b.get(r).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
+    let letters = |r: std::ops::Range<usize>| {
+        b.get(r)
+            .is_some_and(|d| d.iter().all(u8::is_ascii_alphabetic))
+    };
+    if !(letters(0..3) && b.get(3..5)? == b", ") {
+        return None;
+    }
+    let day_len = if b.get(6) == Some(&b' ') { 1 } else { 2 };
+    let d = 5 + day_len;
+    // CISA writes two-digit years.
+    let year_len = if b.get(d + 7) == Some(&b' ') { 2 } else { 4 };
+    // `t`: where the time starts; `z`: where the zone starts.
+    let t = d + 6 + year_len;
+    if !(digits(5..d)
+        && b.get(d) == Some(&b' ')
+        && letters(d + 1..d + 4)
+        && b.get(d + 4) == Some(&b' ')
+        && digits(d + 5..t - 1)
+        && b.get(t - 1) == Some(&b' ')
+        && digits(t..t + 2)
+        && b.get(t + 2) == Some(&b':')
+        && digits(t + 3..t + 5)
+        && b.get(t + 5) == Some(&b':')
+        && digits(t + 6..t + 8)
+        && b.get(t + 8) == Some(&b' '))
+    {
+        return None;
+    }
+    let z = t + 9;
+    let zone = &b[z.min(b.len())..];
+    let zone_ok = match zone.first() {
+        Some(b'+' | b'-') => zone.len() == 5 && digits(z + 1..z + 5),
+        _ => (1..=5).contains(&zone.len()) && letters(z..b.len()),
+    };
+    if !zone_ok {
+        return None;
+    }
+    Some((
+        &s[5..d],
+        &s[d + 1..d + 4],
+        &s[d + 5..t - 1],
+        Some(&s[t..t + 2]),
+        Some(&s[t + 3..t + 5]),
+        Some(&s[t + 6..t + 8]),
+        Some(&s[z..]),
+    ))
+}
+
+/// What feed-rs 3.0.0's default timestamp parser (`parse_timestamp_lenient`) returns for a text,
+/// given to feed-rs in its place. feed-rs's copy rewrites every text with up to eleven regex
+/// replacements, each a new `String`; this one answers the two shapes nearly every feed writes
+/// directly, where those rewrites provably change nothing, and runs the same rewrites on the
+/// rest. The result is used only where kizashi's own reading finds no time.
+pub fn feed_rs_timestamp(original: &str) -> Option<DateTime<Utc>> {
+    let s = original.trim();
+    let b = s.as_bytes();
+    // The RFC 3339 rewrites fire only on a sign followed by four digits or a text ending in
+    // `-dd`; without either the text is parsed as it is.
+    let sign_and_four_digits = b
+        .windows(5)
+        .any(|w| matches!(w[0], b'+' | b'-') && w[1..].iter().all(u8::is_ascii_digit));
+    let dash_and_two_digits_at_end =
+        b.len() >= 3 && b[b.len() - 3] == b'-' && b[b.len() - 2..].iter().all(u8::is_ascii_digit);
+    if !sign_and_four_digits && !dash_and_two_digits_at_end {
+        if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+            return Some(t.with_timezone(&Utc));
+        }
+    }
+    // W3C-DTF without seconds is none of the formats feed-rs tries, and none of its rewrites
+    // apply to it.
+    if minutes_only_w3c(s).is_some() {
+        return None;
+    }
+    // `Www, DD Mon YY[YY] HH:MM:SS ±hhmm|GMT|UT` with an English weekday and month as
+    // written: no RFC 3339 reading starts with a letter, and of the RFC 2822 rewrites only
+    // the weekday's removal applies (hour 24 and `UTC` are left to the rewrites).
+    if let Some((_, month, _, Some(hour), _, _, Some(zone))) = strict_rfc822(s)
+        && ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"].contains(&&s[..3])
+        && FEED_RS_MONTHS.contains(&month)
+        && hour != "24"
+        && (matches!(zone, "GMT" | "UT") || zone.starts_with(['+', '-']))
+        && let Ok(t) = DateTime::parse_from_rfc2822(&s[5..])
+    {
+        return Some(t.with_timezone(&Utc));
+    }
+    feed_rs_rewritten(original)
+}
+
+const FEED_RS_MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+
+/// feed-rs 3.0.0's rewrites (`parser::util::fixes`, MIT), applied as it applies them: each
+/// regex replaces its first match only, in this order.
+static FEED_RS_RFC3339: LazyLock<[(Regex, &str); 2]> = LazyLock::new(|| {
+    [
+        (
+            Regex::new(r"(\+|-)(\d{2})(\d{2})").expect("valid regex"),
+            "${1}${2}:${3}",
+        ),
+        (
+            Regex::new(r"-\d{2}$").expect("valid regex"),
+            "${0}T00:00:00+00:00",
+        ),
+    ]
+});
+static FEED_RS_RFC2822: LazyLock<[(Regex, &str); 6]> = LazyLock::new(|| {
+    [
+        (Regex::new("(UTC|-0000$)").expect("valid regex"), "+0000"),
+        (
+            Regex::new("(Sun|Mon|Tue|Wed|Thu|Fri|Sat)[a-z]*, ").expect("valid regex"),
+            "",
+        ),
+        (
+            Regex::new("(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*")
+                .expect("valid regex"),
+            "$1",
+        ),
+        (
+            Regex::new("(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) (\\d{1,2}) (\\d{4})")
+                .expect("valid regex"),
+            "$2 $1 $3",
+        ),
+        (Regex::new(" 24:").expect("valid regex"), " 00:"),
+        (Regex::new(" ([0-9]):").expect("valid regex"), " 0${1}:"),
+    ]
+});
+static FEED_RS_RFC1123: LazyLock<[(Regex, &str); 2]> = LazyLock::new(|| {
+    [
+        (Regex::new(" Z$").expect("valid regex"), " +0000"),
+        (Regex::new("^[[:alpha:]]{3}, ").expect("valid regex"), ""),
+    ]
+});
+
+fn feed_rs_rewritten(original: &str) -> Option<DateTime<Utc>> {
+    let rewrite = |fixes: &[(Regex, &str)]| {
+        let mut cleaned = original.trim().to_string();
+        for (regex, replacement) in fixes {
+            cleaned = regex.replace(&cleaned, *replacement).to_string();
+        }
+        cleaned
+    };
+    DateTime::parse_from_rfc3339(rewrite(&*FEED_RS_RFC3339).trim())
+        .or_else(|_| DateTime::parse_from_rfc2822(&rewrite(&*FEED_RS_RFC2822)))
+        .or_else(|_| DateTime::parse_from_str(&rewrite(&*FEED_RS_RFC1123), "%d %b %Y %H:%M:%S %z"))
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
 }
 
 fn build(local: NaiveDateTime, zone: Option<&str>) -> Option<FeedTime> {
@@ -302,6 +535,106 @@ mod tests {
         assert!(parse_feed_time("not a date").is_none());
         assert!(parse_feed_time("").is_none());
         assert!(parse_feed_time("Tue, 32 Jan 2025 10:00:00 GMT").is_none());
+    }
+
+    const SHAPES: [&str; 35] = [
+        "Mon, 31 Aug 26 12:00:00 +0000",
+        "Thu, 1 Jan 70 00:00:00 GMT",
+        "2025-03-31T20:27-05:00",
+        "2025-03-31T20:27Z",
+        "2025-03-31T20:27+0900",
+        "Tue, 15 Nov 2022 20:15:04 +0000",
+        "Tue, 15 Nov 2022 20:15:04 -0000",
+        "Tue, 15 Nov 2022 20:15:04 GMT",
+        "Tue, 15 Nov 2022 20:15:04 UT",
+        "Tue, 15 Nov 2022 20:15:04 UTC",
+        "Tue, 15 Nov 2022 20:15:04 Z",
+        "Tue, 15 Nov 2022 20:15:04 JST",
+        "Tue, 15 Nov 2022 24:15:04 +0900",
+        "Tue, 5 Nov 2022 20:15:04 +0930",
+        "Fri, 15 Nov 2022 20:15:04 +0100",
+        "Thurs, 13 Jul 2011 07:38:00 GMT",
+        "tue, 15 nov 2022 20:15:04 +0000",
+        "Tue, 15 November 2022 20:15:04 +0000",
+        "Tue, 15 Nov 22 20:15:04 +0000",
+        "Tue, 15 Nov 2022 20:15 +0000",
+        "Tue, 15 Nov 2022 9:15:04 +0000",
+        "Tue, Nov 15 2022 20:15:04 +0000",
+        "Tue, 31 Feb 2022 20:15:04 +0000",
+        "Tue, 15 Nov 2022 20:15:60 +0000",
+        "Tue, 15 Nov 2022 20:15:04 +2500",
+        "15 Nov 2022 20:15:04 +0000",
+        "2025-03-31T20:27:00+09:00",
+        "2025-03-31T20:27:00.123Z",
+        "2025-03-31t20:27:00z",
+        "2025-03-31 20:27:00+09:00",
+        "2025-03-31T20:27:00+0900",
+        "2025-03-31T20:27+09:00",
+        "2025-03-31",
+        "  2025-03-31T20:27:00-05:00 ",
+        "not a date",
+    ];
+
+    #[test]
+    fn feed_rs_timestamps_are_what_feed_rs_reads() {
+        for text in SHAPES {
+            let doc = format!(
+                "<rss version=\"2.0\"><channel><item><pubDate>{text}</pubDate></item></channel></rss>"
+            );
+            let feed_rs = feed_rs::parser::parse(doc.as_bytes()).unwrap().entries[0].published;
+            assert_eq!(feed_rs_timestamp(text), feed_rs, "{text:?}");
+            assert_eq!(feed_rs_rewritten(text), feed_rs, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn minutes_only_w3c_fields_are_the_regex_captures() {
+        let mut strict = 0;
+        for text in SHAPES.iter().map(|s| s.trim()) {
+            let Some(fields) = minutes_only_w3c(text) else {
+                continue;
+            };
+            strict += 1;
+            let c = ISO.captures(text).unwrap();
+            let t = |i: usize| c.get(i).map(|m| m.as_str());
+            assert_eq!(
+                (Some(fields.0), Some(fields.1), Some(fields.2)),
+                (t(1), t(2), t(3)),
+                "{text:?}"
+            );
+            assert_eq!(
+                (fields.3, fields.4, fields.5, fields.6),
+                (t(4), t(5), t(6), t(7))
+            );
+        }
+        assert_eq!(strict, 3);
+    }
+
+    #[test]
+    fn strict_rfc822_fields_are_the_regex_captures() {
+        let mut strict = 0;
+        for text in SHAPES
+            .iter()
+            .map(|s| s.trim())
+            .chain(["Tue, 15 Nov 2022 20:15:04 ABCDEF"])
+        {
+            let Some(fields) = strict_rfc822(text) else {
+                continue;
+            };
+            strict += 1;
+            let c = RFC822.captures(text).unwrap();
+            let t = |i: usize| c.get(i).map(|m| m.as_str());
+            assert_eq!(
+                (Some(fields.0), Some(fields.1), Some(fields.2)),
+                (t(1), t(2), t(3)),
+                "{text:?}"
+            );
+            assert_eq!(
+                (fields.3, fields.4, fields.5, fields.6),
+                (t(4), t(5), t(6), t(7))
+            );
+        }
+        assert_eq!(strict, 17);
     }
 
     #[test]

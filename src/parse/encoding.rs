@@ -15,12 +15,22 @@ pub struct Decoded {
 
 /// Decodes a document; never fails: undecodable bytes become U+FFFD.
 pub fn decode(bytes: &[u8], http_charset: Option<&str>, lang: &str) -> Decoded {
-    let encoding = choose(bytes, http_charset, lang);
-    let (text, _had_errors) = encoding.decode_with_bom_removal(bytes);
+    let (text, encoding) = decode_borrowed(bytes, http_charset, lang);
     Decoded {
-        text: without_illegal_xml_chars(text).into_owned(),
+        text: text.into_owned(),
         encoding,
     }
+}
+
+/// [`decode`] without copying a document that is already clean UTF-8.
+pub fn decode_borrowed<'a>(
+    bytes: &'a [u8],
+    http_charset: Option<&str>,
+    lang: &str,
+) -> (Cow<'a, str>, &'static Encoding) {
+    let encoding = choose(bytes, http_charset, lang);
+    let (text, _had_errors) = encoding.decode_with_bom_removal(bytes);
+    (without_illegal_xml_chars(text), encoding)
 }
 
 fn choose(bytes: &[u8], http_charset: Option<&str>, lang: &str) -> &'static Encoding {
@@ -130,12 +140,29 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
 
+/// Byte-wise test for [`without_illegal_xml_chars`]: the C0 controls are single bytes and
+/// U+FFFE and U+FFFF both start with 0xEF, so whole blocks are ruled out without decoding.
+fn has_illegal_xml_chars(bytes: &[u8]) -> bool {
+    let suspect = |b: u8| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0xEF;
+    bytes.chunks(64).enumerate().any(|(n, block)| {
+        // `fold` without early exit lets the compiler test the block's bytes side by side.
+        block.iter().fold(false, |found, &b| found | suspect(b))
+            && block.iter().enumerate().any(|(i, &b)| {
+                let at = n * 64 + i;
+                (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r'))
+                    || (b == 0xEF
+                        && bytes.get(at + 1) == Some(&0xBF)
+                        && matches!(bytes.get(at + 2), Some(0xBE | 0xBF)))
+            })
+    })
+}
+
 /// XML 1.0 forbids C0 controls other than tab, LF and CR; feeds carry them anyway.
 fn without_illegal_xml_chars(text: Cow<'_, str>) -> Cow<'_, str> {
     let illegal = |c: char| {
         (c < ' ' && !matches!(c, '\t' | '\n' | '\r')) || c == '\u{FFFE}' || c == '\u{FFFF}'
     };
-    if text.contains(illegal) {
+    if has_illegal_xml_chars(text.as_bytes()) {
         Cow::Owned(text.chars().filter(|&c| !illegal(c)).collect())
     } else {
         text
@@ -188,6 +215,21 @@ mod tests {
                 .text
                 .contains("不正アクセスについて")
         );
+    }
+
+    #[test]
+    fn illegal_characters_are_found_at_any_position() {
+        for text in ["", "plain", "日本語（全角）", "ｱｲｳ\u{FFFD}"] {
+            assert!(!has_illegal_xml_chars(text.as_bytes()), "{text:?}");
+        }
+        for bad in ['\u{0}', '\u{8}', '\u{1f}', '\u{FFFE}', '\u{FFFF}'] {
+            for at in [0, 1, 62, 63, 64, 65, 130] {
+                let text = format!("{}{bad}{}", "a".repeat(at), "（".repeat(30));
+                assert!(has_illegal_xml_chars(text.as_bytes()), "{bad:?} at {at}");
+                let cleaned = without_illegal_xml_chars(Cow::Borrowed(&text));
+                assert!(!cleaned.contains(bad));
+            }
+        }
     }
 
     #[test]

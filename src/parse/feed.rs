@@ -31,34 +31,31 @@ pub fn parse_feed(
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(Error::Empty);
     }
-    let decoded = encoding::decode(bytes, ctx.http_charset, ctx.lang);
-    let text = decoded.text.trim_start();
+    let (decoded, encoding) = encoding::decode_borrowed(bytes, ctx.http_charset, ctx.lang);
+    let text = decoded.trim_start();
     if looks_like_html(text) {
         return Err(Error::HtmlNotFeed);
     }
-    let safe = if text.starts_with('{') {
-        without_json_authors(text)
+    let (safe, raw_entries) = if text.starts_with('{') {
+        prepare_json(text)
     } else {
-        for_feed_rs(text)
-    };
-    let text = safe.trim_start();
-    let raw_entries = if text.starts_with('{') {
-        raw_json_entries(text)
-    } else {
-        let (entries, depth) = raw_xml_entries(text);
+        let (safe, entries, depth) = prepare_xml(text);
         // quick-xml's namespace depth is a u16 and feed-rs recurses: refuse what no feed needs.
         if depth > MAX_XML_DEPTH {
             return Err(Error::Feed(format!(
                 "elements nested deeper than {MAX_XML_DEPTH}"
             )));
         }
-        entries
+        (safe, entries)
     };
+    let text = safe.trim_start();
 
     let parser = feed_rs::parser::Builder::new()
         .base_uri(Some(ctx.base_url.as_str()))
         // An empty id marks "the feed gave none": we derive identity ourselves.
         .id_generator(|_, _, _| String::new())
+        // Its result is only the fallback for entries the raw pass found no time in.
+        .timestamp_parser(dates::feed_rs_timestamp)
         .build();
     let feed = match parser.parse(text.as_bytes()) {
         Ok(feed) => feed,
@@ -81,14 +78,18 @@ pub fn parse_feed(
     // Raw entries line up with feed-rs's entries by document order; fall back to ids and
     // links when the counts differ.
     let aligned = raw_entries.len() == feed.entries.len();
-    let by_key: HashMap<&str, &RawEntry> = raw_entries
-        .iter()
-        .flat_map(|r| r.keys().map(move |k| (k, r)))
-        .collect();
+    let by_key: HashMap<&str, &RawEntry> = if aligned {
+        HashMap::new()
+    } else {
+        raw_entries
+            .iter()
+            .flat_map(|r| r.keys().map(move |k| (k, r)))
+            .collect()
+    };
 
     let guid_counts = count_ids(&feed.entries);
     let mut parsed = Parsed {
-        encoding: decoded.encoding.name(),
+        encoding: encoding.name(),
         ..Parsed::default()
     };
     let mut identities = HashSet::new();
@@ -193,7 +194,8 @@ fn with_rss_version_2(text: &str) -> Option<String> {
 /// (`担当：info@example.jp`, `広報（koho@example.go.jp）`). kizashi keeps no authors.
 const PERSON_ELEMENTS: [&str; 5] = ["author", "creator", "managingEditor", "webMaster", "owner"];
 
-/// The document without what feed-rs 3.0.0 panics on:
+/// The document without what feed-rs 3.0.0 panics on, with what the raw pass keeps of each
+/// entry and the deepest nesting it met. What is cut:
 ///
 /// - XML declarations. The text is UTF-8 by now, so a declaration's encoding no longer holds:
 ///   feed-rs would switch quick-xml's decoder to it, garbling the rest, and quick-xml panics
@@ -203,13 +205,20 @@ const PERSON_ELEMENTS: [&str; 5] = ["author", "creator", "managingEditor", "webM
 ///
 /// quick-xml finds them as feed-rs will meet them: a `<?xml` in a comment or CDATA section is
 /// no declaration; one after a stray quote in a tag name (`<'a>…<!-- '><?xml …?>`) is.
-fn for_feed_rs(text: &str) -> Cow<'_, str> {
+///
+/// One reader serves both the cuts and the raw pass, which sees the events of the text as it
+/// will be after the cuts: nothing inside a cut element, and it stops at the first error
+/// outside one, as a reader of the cut text would.
+fn prepare_xml(text: &str) -> (Cow<'_, str>, Vec<RawEntry>, usize) {
     let mut reader = quick_xml::Reader::from_str(text);
     reader.config_mut().check_end_names = false;
     let mut cuts: Vec<Range<usize>> = Vec::new();
     let mut depth = 0;
     // The person element being cut: where it starts, and its depth.
     let mut person: Option<(usize, usize)> = None;
+    let mut walk = RawWalk::default();
+    // The raw pass is best effort: feed-rs decides whether the document is readable.
+    let mut walking = true;
     loop {
         // Offsets in a str reader are byte offsets at markup boundaries: char boundaries.
         let start = reader.buffer_position() as usize;
@@ -219,32 +228,42 @@ fn for_feed_rs(text: &str) -> Cow<'_, str> {
             Ok(Event::Decl(_)) if person.is_none() => cuts.push(start..end),
             Ok(Event::Start(e)) => {
                 depth += 1;
-                if person.is_none() && PERSON_ELEMENTS.contains(&local(e.name().as_ref()).as_str())
-                {
-                    person = Some((start, depth));
+                if person.is_none() {
+                    if PERSON_ELEMENTS.contains(&local(e.name().as_ref())) {
+                        person = Some((start, depth));
+                    } else if walking {
+                        walk.start(&e);
+                    }
                 }
             }
             Ok(Event::End(_)) => {
-                if let Some((from, at)) = person
-                    && at == depth
-                {
-                    cuts.push(from..end);
-                    person = None;
+                match person {
+                    Some((from, at)) if at == depth => {
+                        cuts.push(from..end);
+                        person = None;
+                    }
+                    Some(_) => {}
+                    None if walking => walk.end(),
+                    None => {}
                 }
                 depth = depth.saturating_sub(1);
             }
             Ok(Event::Eof) => break,
+            Ok(other) if walking && person.is_none() => walk.other(other),
             Ok(_) => {}
             // feed-rs reads on after an error too: so does this, while the reader advances.
-            Err(_) if end > start => {}
+            Err(_) if end > start => walking &= person.is_some(),
             Err(_) => break,
         }
     }
     if let Some((from, _)) = person {
         cuts.push(from..text.len());
     }
+    let RawWalk {
+        entries, max_depth, ..
+    } = walk;
     if cuts.is_empty() {
-        return Cow::Borrowed(text);
+        return (Cow::Borrowed(text), entries, max_depth);
     }
     let mut out = String::with_capacity(text.len());
     let mut copied = 0;
@@ -253,14 +272,22 @@ fn for_feed_rs(text: &str) -> Cow<'_, str> {
         copied = cut.end;
     }
     out.push_str(&text[copied..]);
-    Cow::Owned(out)
+    (Cow::Owned(out), entries, max_depth)
 }
 
-/// A JSON Feed without its authors, for the reason given at [`PERSON_ELEMENTS`].
-fn without_json_authors(text: &str) -> Cow<'_, str> {
+/// The cut document alone, as feed-rs gets it.
+#[cfg(test)]
+fn for_feed_rs(text: &str) -> Cow<'_, str> {
+    prepare_xml(text).0
+}
+
+/// A JSON Feed without its authors, for the reason given at [`PERSON_ELEMENTS`], and the raw
+/// pass's facts from its `items[]`, read from the same parse.
+fn prepare_json(text: &str) -> (Cow<'_, str>, Vec<RawEntry>) {
     let Ok(mut feed) = serde_json::from_str::<serde_json::Value>(text) else {
-        return Cow::Borrowed(text);
+        return (Cow::Borrowed(text), Vec::new());
     };
+    let entries = raw_json_entries(&feed);
     let mut removed = false;
     let mut strip = |v: &mut serde_json::Value| {
         if let Some(object) = v.as_object_mut() {
@@ -271,18 +298,21 @@ fn without_json_authors(text: &str) -> Cow<'_, str> {
     if let Some(items) = feed.get_mut("items").and_then(|i| i.as_array_mut()) {
         items.iter_mut().for_each(&mut strip);
     }
+    if !removed {
+        return (Cow::Borrowed(text), entries);
+    }
     match serde_json::to_string(&feed) {
-        Ok(json) if removed => Cow::Owned(json),
-        _ => Cow::Borrowed(text),
+        Ok(json) => (Cow::Owned(json), entries),
+        Err(_) => (Cow::Borrowed(text), entries),
     }
 }
 
 fn looks_like_html(text: &str) -> bool {
-    let head: String = text
-        .chars()
-        .take(512)
-        .collect::<String>()
-        .to_ascii_lowercase();
+    let end = text
+        .char_indices()
+        .nth(512)
+        .map_or(text.len(), |(at, _)| at);
+    let head = text[..end].to_ascii_lowercase();
     let head = head.trim_start_matches(|c: char| c.is_whitespace());
     head.starts_with("<!doctype html")
         || head.starts_with("<html")
@@ -398,36 +428,6 @@ const TIME_ELEMENTS: [&str; 7] = [
     "created",
 ];
 
-/// Walks the document once with a plain reader (no namespace resolution: it cannot fail on
-/// undeclared prefixes) and records each entry's time texts, id and link.
-fn raw_xml_entries(text: &str) -> (Vec<RawEntry>, usize) {
-    let mut reader = quick_xml::Reader::from_str(text);
-    reader.config_mut().check_end_names = false;
-    let mut walk = RawWalk::default();
-    // The raw pass is best effort: feed-rs decides whether the document is readable.
-    while let Ok(event) = reader.read_event() {
-        match event {
-            Event::Start(start) => walk.start(&start),
-            Event::Empty(start) => walk.empty(&start),
-            Event::Text(t) if walk.capturing.is_some() => {
-                walk.captured.push_str(&t.xml10_content())
-            }
-            Event::CData(t) if walk.capturing.is_some() => walk.captured.push_str(&t),
-            Event::GeneralRef(r) if walk.capturing.is_some() => {
-                if let Ok(Some(c)) = r.resolve_char_ref() {
-                    walk.captured.push(c);
-                } else if let Some(c) = quick_xml::escape::resolve_predefined_entity(&r) {
-                    walk.captured.push_str(c);
-                }
-            }
-            Event::End(_) => walk.end(),
-            Event::Eof => break,
-            _ => {}
-        }
-    }
-    (walk.entries, walk.max_depth)
-}
-
 #[derive(Default)]
 struct RawWalk {
     entries: Vec<RawEntry>,
@@ -439,11 +439,31 @@ struct RawWalk {
     captured: String,
 }
 
+/// The raw pass, fed by [`prepare_xml`]'s reader (no namespace resolution: it cannot fail on
+/// undeclared prefixes): each entry's time texts, id and link.
 impl RawWalk {
+    fn other(&mut self, event: Event<'_>) {
+        let capturing = self.capturing.is_some();
+        match event {
+            Event::Empty(start) => self.empty(&start),
+            Event::Text(t) if capturing => self.captured.push_str(&t.xml10_content()),
+            Event::CData(t) if capturing => self.captured.push_str(&t),
+            Event::GeneralRef(r) if capturing => {
+                if let Ok(Some(c)) = r.resolve_char_ref() {
+                    self.captured.push(c);
+                } else if let Some(c) = quick_xml::escape::resolve_predefined_entity(&r) {
+                    self.captured.push_str(c);
+                }
+            }
+            _ => {}
+        }
+    }
+
     fn start(&mut self, start: &quick_xml::events::BytesStart<'_>) {
         self.depth += 1;
         self.max_depth = self.max_depth.max(self.depth);
-        let name = local(start.name().as_ref());
+        let qname = start.name();
+        let name = local(qname.as_ref());
         match self.entry_depth {
             None if name == "item" || name == "entry" => {
                 self.entry_depth = Some(self.depth);
@@ -452,13 +472,13 @@ impl RawWalk {
                     ..RawEntry::default()
                 };
             }
-            Some(d) if self.depth == d + 1 && is_captured(&name) => {
+            Some(d) if self.depth == d + 1 && is_captured(name) => {
                 if name == "link"
                     && let Some(href) = attribute(start, "href")
                 {
                     self.current.link.get_or_insert(href);
                 }
-                self.capturing = Some(name);
+                self.capturing = Some(name.to_string());
                 self.captured.clear();
             }
             _ => {}
@@ -503,11 +523,8 @@ fn is_captured(name: &str) -> bool {
     TIME_ELEMENTS.contains(&name) || matches!(name, "guid" | "id" | "link")
 }
 
-fn local(name: &str) -> String {
-    match name.rsplit_once(':') {
-        Some((_, l)) => l.to_string(),
-        None => name.to_string(),
-    }
+fn local(name: &str) -> &str {
+    name.rsplit_once(':').map_or(name, |(_, l)| l)
 }
 
 fn attribute(start: &quick_xml::events::BytesStart<'_>, wanted: &str) -> Option<String> {
@@ -518,10 +535,7 @@ fn attribute(start: &quick_xml::events::BytesStart<'_>, wanted: &str) -> Option<
 }
 
 /// JSON Feed: the same facts from `items[]`.
-fn raw_json_entries(text: &str) -> Vec<RawEntry> {
-    let Ok(value) = serde_json::from_str::<serde_json::Value>(text) else {
-        return Vec::new();
-    };
+fn raw_json_entries(value: &serde_json::Value) -> Vec<RawEntry> {
     let Some(items) = value.get("items").and_then(|v| v.as_array()) else {
         return Vec::new();
     };
