@@ -39,7 +39,7 @@ pub struct ItemOut<'a> {
     pub reasons: &'a [Reason],
     pub decision: Option<&'a crate::model::Decision>,
     /// The story it belongs to: the id of the story's first report.
-    pub story: Option<String>,
+    pub story: Option<&'a str>,
     /// Pages the item's text links to (what joins a release to the statement it links to).
     pub links: &'a [String],
 }
@@ -79,7 +79,7 @@ pub fn with_stories(items: &[Item]) -> Vec<ItemOut<'_>> {
     items
         .iter()
         .map(|i| ItemOut {
-            story: stories.get(&i.id).cloned(),
+            story: stories.get(i.id.as_str()).copied(),
             ..ItemOut::new(i)
         })
         .collect()
@@ -93,7 +93,11 @@ pub fn render(items: &[Item], request: &Request) -> Vec<u8> {
         generated_at: request.generated_at.to_rfc3339(),
         items: with_stories(items),
     };
-    let mut out = serde_json::to_vec_pretty(&doc).unwrap_or_default();
+    // About 1.6 KB an item: one allocation instead of a dozen doublings of 40 MB.
+    let mut out = Vec::with_capacity(4096 + items.len() * 1600);
+    if serde_json::to_writer_pretty(&mut out, &doc).is_err() {
+        out.clear();
+    }
     out.push(b'\n');
     out
 }

@@ -5,8 +5,6 @@
 //! markers are dropped, or share most of their words (CJK: character pairs), and they were
 //! published within a month of each other.
 
-use std::collections::HashMap;
-
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::sync::LazyLock;
 
@@ -479,22 +477,40 @@ fn similar_sets(a: &[u32], b: &[u32]) -> bool {
     common as f64 / union as f64 >= SIMILARITY
 }
 
-/// Each item's story, named by the id of its first report, for items of one section.
-pub fn story_ids(items: &[Item]) -> HashMap<String, String> {
-    let mut by_section: HashMap<Option<crate::model::Section>, Vec<&Item>> = HashMap::new();
+/// Each item's story, named by the id of its first report, for items of one section. The
+/// sections are grouped on as many threads as there are cores.
+pub fn story_ids(items: &[Item]) -> FxHashMap<&str, &str> {
+    let mut by_section: FxHashMap<Option<crate::model::Section>, Vec<&Item>> = FxHashMap::default();
     for item in items {
         by_section.entry(item.section()).or_default().push(item);
     }
-    let mut out = HashMap::new();
-    for list in by_section.values() {
-        for story in group(list) {
-            let first = story[0].id.clone();
-            for item in story {
-                out.insert(item.id.clone(), first.clone());
-            }
-        }
+    let lists: Vec<Vec<&Item>> = by_section.into_values().collect();
+    fn name<'a>(list: &[&'a Item]) -> Vec<(&'a str, &'a str)> {
+        group(list)
+            .into_iter()
+            .flat_map(|story| {
+                let first = story[0].id.as_str();
+                story.into_iter().map(move |item| (item.id.as_str(), first))
+            })
+            .collect()
     }
-    out
+    let named: Vec<Vec<(&str, &str)>> = if items.len() < 2_000 {
+        lists.iter().map(|l| name(l)).collect()
+    } else {
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = lists
+                .iter()
+                .map(|list| scope.spawn(move || name(list)))
+                .collect();
+            workers
+                .into_iter()
+                .zip(&lists)
+                // A panicking worker is a bug; its section is grouped again here to say so.
+                .map(|(w, list)| w.join().unwrap_or_else(|_| name(list)))
+                .collect()
+        })
+    };
+    named.into_iter().flatten().collect()
 }
 
 #[cfg(test)]
@@ -616,7 +632,7 @@ mod tests {
                 }
             }
         }
-        let mut brute: HashMap<usize, Vec<&Item>> = HashMap::new();
+        let mut brute: FxHashMap<usize, Vec<&Item>> = FxHashMap::default();
         for (i, it) in refs.iter().enumerate() {
             brute.entry(joined.find(i)).or_default().push(it);
         }
