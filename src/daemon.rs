@@ -230,11 +230,10 @@ pub async fn run(
                     result = poll => match result {
                         Ok(outcome) => {
                             next_poll = Some(outcome.next_poll);
-                            // A parsed body (a document, its items, a transaction) is the
-                            // daemon's largest allocation between two quiet polls.
-                            if outcome.status == "200" {
-                                crate::return_freed_memory();
-                            }
+                            // Each poll frees what it allocated (a parsed document, a
+                            // connection's buffers) on whichever worker thread's arena; glibc
+                            // keeps it mapped unless told. A trim costs about a millisecond.
+                            crate::return_freed_memory();
                         }
                         Err(e) => {
                             record_fatal(&fatal, e, &parent);
