@@ -13,30 +13,27 @@ pub const MAX_LINKS: usize = 20;
 /// cited URLs are (no fragment, no `utm_*`), without `own` (the item's own URL) and repeats.
 pub fn links_in(html: &str, base: &Url, own: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    let lower = html.to_ascii_lowercase();
+    let bytes = html.as_bytes();
     let mut from = 0;
-    while let Some(found) = lower[from..].find("<a") {
-        let tag_start = from + found;
-        let after_name = tag_start + 2;
-        from = after_name;
-        // `<abbr>`, `<article>`: not an anchor.
-        if !lower[after_name..]
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_whitespace())
-        {
+    while let Some(found) = memchr::memchr(b'<', &bytes[from..]) {
+        let after_name = from + found + 2;
+        from += found + 1;
+        // `<a ` opens an anchor; `<abbr>`, `<article>`, `</a>` do not.
+        let is_anchor = bytes
+            .get(after_name - 1)
+            .is_some_and(|b| b.eq_ignore_ascii_case(&b'a'))
+            && bytes.get(after_name).is_some_and(u8::is_ascii_whitespace);
+        if !is_anchor {
             continue;
         }
-        let Some(tag_len) = lower[after_name..].find('>') else {
+        let Some(tag_len) = memchr::memchr(b'>', &bytes[after_name..]) else {
             break;
         };
         let tag_end = after_name + tag_len;
         from = tag_end;
-        let Some(href) = attribute(
-            &html[after_name..tag_end],
-            &lower[after_name..tag_end],
-            "href",
-        ) else {
+        // Byte offsets stay valid: ASCII lower-casing changes no length.
+        let tag = &html[after_name..tag_end];
+        let Some(href) = attribute(tag, &tag.to_ascii_lowercase(), "href") else {
             continue;
         };
         let href = href.replace("&amp;", "&");
