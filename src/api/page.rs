@@ -186,7 +186,7 @@ h1{font-size:1.4rem;margin:1rem 0 .2rem}h2{font-size:1.15rem;border-bottom:2px s
 form.filters{display:flex;flex-wrap:wrap;gap:.4rem .8rem;align-items:end;background:#f4f4f4;padding:.6rem;border-radius:4px}
 form.filters label{display:flex;flex-direction:column;font-size:.85rem}
 .downloads a{margin-right:.6rem}.muted{color:#666;font-size:.9rem}.error{color:#a00;font-weight:bold}
-ol.items{list-style:none;padding:0}li.item{border:1px solid #ddd;border-radius:4px;padding:.6rem .8rem;margin:.6rem 0}
+ol.items{list-style:none;padding:0}li.story{border-left:3px solid #88a;padding-left:.6rem;margin:.6rem 0}li.item{border:1px solid #ddd;border-radius:4px;padding:.6rem .8rem;margin:.6rem 0}
 li.item.excluded{opacity:.6;background:#fafafa}li.item.included{border-left:4px solid #2a7}
 .title{font-weight:600;font-size:1.02rem}.meta{color:#555;font-size:.85rem}
 .tag{display:inline-block;background:#eef;border-radius:3px;padding:0 .35rem;margin:.1rem .2rem .1rem 0;font-size:.8rem}
@@ -461,8 +461,22 @@ fn group(h: &mut String, id: &str, label: &str, members: &[&Item]) {
         text(label),
         members.len()
     );
-    for item in members {
-        item_block(h, item);
+    // The pages about one event (a notice and its 第2報, a release and the statement it links
+    // to) are shown together, under the first, as the draft writes them as one report item.
+    for story in crate::export::story::group(members) {
+        if story.len() == 1 {
+            item_block(h, story[0]);
+            continue;
+        }
+        let _ = writeln!(
+            h,
+            "<li class=\"story\"><div class=\"muted\">同じ出来事 — one story, {} pages</div>\n<ol class=\"items\">",
+            story.len()
+        );
+        for item in story {
+            item_block(h, item);
+        }
+        h.push_str("</ol></li>\n");
     }
     h.push_str("</ol>\n</section>\n");
 }

@@ -780,3 +780,38 @@ async fn clicking_exclude_in_a_real_browser_changes_the_export() {
     let _ = tokio::time::timeout(Duration::from_secs(10), chrome.wait()).await;
     println!("browser test took {:.1} s", started.elapsed().as_secs_f64());
 }
+
+/// The pages of one story (a release and the statement it links to) are shown together, the
+/// earlier first; another item stays on its own.
+#[tokio::test]
+async fn the_pages_of_one_story_are_shown_together() {
+    let (addr, _server, _dir) = serve_polled(
+        &[("/news", "feeds/linked-release.xml")],
+        &[src("agency", "/news", "Example Agency", "US", "en")],
+        "",
+    )
+    .await;
+    let html = reqwest::get(format!("http://{addr}/?quarter=FY2025Q1"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let story_start = html.find("<li class=\"story\">").expect("a story block");
+    let story = &html[story_start..story_start + html[story_start..].find("</ol></li>").unwrap()];
+    assert!(story.contains("one story, 2 pages"), "{story}");
+    let statement = story
+        .find("Joint guidance: principles")
+        .expect("statement in the story");
+    let release = story
+        .find("Director welcomes allies")
+        .expect("release in the story");
+    assert!(statement < release, "the earlier page first: {story}");
+    let alone = html
+        .find("Agency publishes annual threat assessment")
+        .unwrap();
+    assert!(
+        !(story_start..story_start + story.len()).contains(&alone),
+        "another event is not in the story"
+    );
+}
