@@ -90,24 +90,8 @@ static ISO: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 fn parse_iso_like(s: &str) -> Option<FeedTime> {
-    let captures;
-    let (year, month, day, hour, minute, second, zone) = match minutes_only_w3c(s) {
-        Some(fields) => fields,
-        None => {
-            captures = ISO.captures(s)?;
-            let c = &captures;
-            let text = |i: usize| c.get(i).map(|m| m.as_str());
-            (
-                text(1)?,
-                text(2)?,
-                text(3)?,
-                text(4),
-                text(5),
-                text(6),
-                text(7),
-            )
-        }
-    };
+    let (year, month, day, hour, minute, second, zone) =
+        minutes_only_w3c(s).or_else(|| captured_fields(&ISO, s))?;
     let num = |t: Option<&str>| t.and_then(|t| t.parse::<u32>().ok());
     let year: i32 = year.parse().ok()?;
     let date = NaiveDate::from_ymd_opt(year, num(Some(month))?, num(Some(day))?)?;
@@ -170,26 +154,26 @@ type DateFields<'a> = (
     Option<&'a str>,
 );
 
+/// A date regex's seven groups (three required, four optional) as [`DateFields`]: the slow
+/// path behind the hand-written readers of the usual shapes.
+fn captured_fields<'a>(regex: &Regex, s: &'a str) -> Option<DateFields<'a>> {
+    let c = regex.captures(s)?;
+    let text = |i: usize| c.get(i).map(|m| m.as_str());
+    Some((
+        text(1)?,
+        text(2)?,
+        text(3)?,
+        text(4),
+        text(5),
+        text(6),
+        text(7),
+    ))
+}
+
 /// `Mon, 31 Aug 26 12:00:00 +0000`, `Tue, 7 Jan 2025 15:30 GMT`, `07 Jan 2025 10:30:00 EST`
 fn parse_rfc822_like(s: &str) -> Option<FeedTime> {
-    let captures;
-    let (day, month, year_text, hour, minute, second, zone) = match strict_rfc822(s) {
-        Some(fields) => fields,
-        None => {
-            captures = RFC822.captures(s)?;
-            let c = &captures;
-            let text = |i: usize| c.get(i).map(|m| m.as_str());
-            (
-                text(1)?,
-                text(2)?,
-                text(3)?,
-                text(4),
-                text(5),
-                text(6),
-                text(7),
-            )
-        }
-    };
+    let (day, month, year_text, hour, minute, second, zone) =
+        strict_rfc822(s).or_else(|| captured_fields(&RFC822, s))?;
     let day: u32 = day.parse().ok()?;
     let month = month_number(month)?;
     let mut year: i32 = year_text.parse().ok()?;
@@ -600,17 +584,7 @@ mod tests {
                 continue;
             };
             read += 1;
-            let c = regex.captures(text).unwrap();
-            let t = |i: usize| c.get(i).map(|m| m.as_str());
-            assert_eq!(
-                (Some(fields.0), Some(fields.1), Some(fields.2)),
-                (t(1), t(2), t(3)),
-                "{text:?}"
-            );
-            assert_eq!(
-                (fields.3, fields.4, fields.5, fields.6),
-                (t(4), t(5), t(6), t(7))
-            );
+            assert_eq!(Some(fields), captured_fields(regex, text), "{text:?}");
         }
         read
     }
