@@ -52,21 +52,15 @@ async fn start(extra: &str) -> Running {
 }
 
 async fn wait_polled(client: &reqwest::Client, base: &str, token: Option<&str>) {
-    for _ in 0..100 {
-        let mut r = client.get(format!("{base}/api/sources?format=json"));
-        if let Some(t) = token {
-            r = r.bearer_auth(t);
-        }
-        if let Ok(resp) = r.send().await
-            && let Ok(rows) =
-                serde_json::from_slice::<Vec<serde_json::Value>>(&resp.bytes().await.unwrap())
-            && rows.iter().all(|row| row["last_status"] == "200")
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the daemon did not poll");
+    crate::common::wait_for_sources(
+        client,
+        base,
+        token,
+        Duration::from_secs(5),
+        "the daemon did not poll",
+        |rows| rows.iter().all(|row| row["last_status"] == "200"),
+    )
+    .await;
 }
 
 impl Running {

@@ -11,7 +11,7 @@ use tokio::process::Command;
 use wiremock::matchers::path;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::common::{BIN, Src, config_text, fixture, kizashi, src, text};
+use crate::common::{self, BIN, Src, config_text, fixture, kizashi, src, text};
 
 const SOURCES: [Src<'static>; 2] = [
     src("whitehouse", "/wh.xml", "The White House", "US", "en"),
@@ -36,14 +36,6 @@ fn write_config(dir: &Path, base: &str, data: &Path, listen: &str) -> String {
     let file = dir.join("kizashi.toml");
     std::fs::write(&file, config_text(base, data, listen, &SOURCES)).unwrap();
     file.display().to_string()
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn is_root() -> bool {
@@ -185,7 +177,7 @@ async fn a_store_held_by_the_daemon_is_named_and_the_daemon_archives_at_start() 
     let server = serve().await;
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let listen = format!("127.0.0.1:{}", free_port());
+    let listen = format!("127.0.0.1:{}", common::free_port());
     let config = write_config(dir.path(), &server.uri(), &data, &listen);
     let mut daemon = Command::new(BIN)
         .args(["run", "--config", &config])

@@ -251,14 +251,6 @@ async fn configuration_errors_name_file_key_and_reason() {
     );
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn without_generated_at(bytes: &[u8]) -> serde_json::Value {
     let mut v: serde_json::Value = serde_json::from_slice(bytes).unwrap();
     v.as_object_mut().unwrap().remove("generated_at");
@@ -269,7 +261,7 @@ fn without_generated_at(bytes: &[u8]) -> serde_json::Value {
 async fn export_while_the_daemon_runs_matches_export_after_it_stops() {
     let server = serve_fixtures().await;
     let dir = tempfile::tempdir().unwrap();
-    let listen = format!("127.0.0.1:{}", free_port());
+    let listen = format!("127.0.0.1:{}", common::free_port());
     let config = write_config(dir.path(), &server.uri(), &listen);
     let mut daemon = Command::new(BIN)
         .args(["run", "--config", &config])
@@ -279,26 +271,20 @@ async fn export_while_the_daemon_runs_matches_export_after_it_stops() {
         .unwrap();
     // Wait until every reachable source has been stored.
     let client = reqwest::Client::new();
-    let mut ready = false;
-    for _ in 0..100 {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        if let Ok(r) = client
-            .get(format!("http://{listen}/api/sources?format=json"))
-            .send()
-            .await
-            && let Ok(body) = r.bytes().await
-            && let Ok(rows) = serde_json::from_slice::<Vec<serde_json::Value>>(&body)
-            && rows
-                .iter()
+    common::wait_for_sources(
+        &client,
+        &format!("http://{listen}"),
+        None,
+        Duration::from_secs(10),
+        "the daemon polled its sources",
+        |rows| {
+            rows.iter()
                 .filter(|r| r["last_status"].as_str() == Some("200"))
                 .count()
                 == 4
-        {
-            ready = true;
-            break;
-        }
-    }
-    assert!(ready, "the daemon polled its sources");
+        },
+    )
+    .await;
     let args = [
         "export",
         "--quarter",

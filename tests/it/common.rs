@@ -100,3 +100,40 @@ pub async fn serve_fixtures(server: &wiremock::MockServer, routes: &[(&str, &str
             .await;
     }
 }
+
+/// A TCP port free on loopback a moment ago, for a daemon started as a separate process.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Asks a running daemon for its sources (`/api/sources?format=json`, with `token` as bearer
+/// when given) every 50 ms until `ready` holds for the rows; panics with `what` after `within`.
+pub async fn wait_for_sources(
+    client: &reqwest::Client,
+    base: &str,
+    token: Option<&str>,
+    within: std::time::Duration,
+    what: &str,
+    ready: impl Fn(&[serde_json::Value]) -> bool,
+) {
+    let deadline = std::time::Instant::now() + within;
+    while std::time::Instant::now() < deadline {
+        let mut request = client.get(format!("{base}/api/sources?format=json"));
+        if let Some(t) = token {
+            request = request.bearer_auth(t);
+        }
+        if let Ok(r) = request.send().await
+            && let Ok(body) = r.bytes().await
+            && let Ok(rows) = serde_json::from_slice::<Vec<serde_json::Value>>(&body)
+            && ready(&rows)
+        {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("{what}");
+}

@@ -16,6 +16,8 @@ use rand::{Rng, SeedableRng};
 use wiremock::matchers::path;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
+use crate::common;
+
 const BIN: &str = env!("CARGO_BIN_EXE_kizashi");
 const FEEDS: usize = 30;
 const ROUNDS: usize = 7;
@@ -96,14 +98,6 @@ async fn serve_round(server: &MockServer, round: usize) {
             .mount(server)
             .await;
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn write_config(dir: &Path, base: &str, listen: &str) -> String {
@@ -332,7 +326,7 @@ async fn sigkill_at_random_moments_loses_and_duplicates_nothing() {
 
     let server = MockServer::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let listen = format!("127.0.0.1:{}", free_port());
+    let listen = format!("127.0.0.1:{}", common::free_port());
     let config = write_config(dir.path(), &server.uri(), &listen);
     let data = dir.path().join("data");
     let client = reqwest::Client::builder().no_proxy().build().unwrap();

@@ -16,7 +16,7 @@ use tokio::process::Command;
 use wiremock::matchers::path;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::common::{BIN, Src, config_text, deps, fixture, src};
+use crate::common::{self, BIN, Src, config_text, deps, fixture, src};
 
 /// Polls the given fixtures once and serves the API (and page) in this process.
 async fn serve_polled(
@@ -370,14 +370,6 @@ fn chromium() -> Option<String> {
         .map(str::to_string)
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// A minimal WebSocket client (RFC 6455: masked text frames out, unmasked frames in), enough
 /// for the Chrome DevTools Protocol on loopback.
 struct Ws {
@@ -585,7 +577,7 @@ async fn clicking_exclude_in_a_real_browser_changes_the_export() {
     )
     .await;
     let dir = tempfile::tempdir().unwrap();
-    let listen = format!("127.0.0.1:{}", free_port());
+    let listen = format!("127.0.0.1:{}", common::free_port());
     let config = dir.path().join("kizashi.toml");
     std::fs::write(
         &config,
@@ -609,23 +601,15 @@ async fn clicking_exclude_in_a_real_browser_changes_the_export() {
         .unwrap();
     let client = reqwest::Client::new();
     let base = format!("http://{listen}");
-    let mut polled = false;
-    for _ in 0..200 {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        if let Ok(r) = client
-            .get(format!("{base}/api/sources?format=json"))
-            .send()
-            .await
-            && let Ok(body) = r.bytes().await
-            && let Ok(rows) = serde_json::from_slice::<Vec<Value>>(&body)
-            && rows.len() == 3
-            && rows.iter().all(|r| r["last_status"] == "200")
-        {
-            polled = true;
-            break;
-        }
-    }
-    assert!(polled, "the daemon polled its sources");
+    common::wait_for_sources(
+        &client,
+        &base,
+        None,
+        Duration::from_secs(10),
+        "the daemon polled its sources",
+        |rows| rows.len() == 3 && rows.iter().all(|r| r["last_status"] == "200"),
+    )
+    .await;
     let before = export_items(&client, &base, false).await;
     let ohio = before
         .iter()
