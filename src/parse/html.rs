@@ -171,14 +171,8 @@ pub fn detail(bytes: &[u8], ctx: &ParseContext<'_>) -> Detail {
         .select(&MAIN_LINKS)
         .filter_map(|a| a.value().attr("href"))
     {
-        let Some(cited) = resolve_link(href, ctx.base_url).map(|u| citable(&u)) else {
-            continue;
-        };
-        if cited != own && !links.contains(&cited) {
-            links.push(cited);
-            if links.len() == super::links::MAX_LINKS {
-                break;
-            }
+        if !super::links::keep_link(&mut links, href, ctx.base_url, &own) {
+            break;
         }
     }
     Detail {

@@ -36,19 +36,23 @@ pub fn links_in(html: &str, base: &Url, own: &str) -> Vec<String> {
         let Some(href) = attribute(tag, &tag.to_ascii_lowercase(), "href") else {
             continue;
         };
-        let href = href.replace("&amp;", "&");
-        let Some(url) = resolve_link(&href, base) else {
-            continue;
-        };
-        let cited = citable(&url);
-        if cited != own && !out.contains(&cited) {
-            out.push(cited);
-            if out.len() == MAX_LINKS {
-                break;
-            }
+        if !keep_link(&mut out, &href.replace("&amp;", "&"), base, own) {
+            break;
         }
     }
     out
+}
+
+/// Adds `href`, resolved against `base` and cleaned as cited URLs are, to `links` unless it is
+/// `own`, already there or not http(s). Returns false once `links` holds [`MAX_LINKS`].
+pub fn keep_link(links: &mut Vec<String>, href: &str, base: &Url, own: &str) -> bool {
+    if let Some(cited) = resolve_link(href, base).map(|u| citable(&u))
+        && cited != own
+        && !links.contains(&cited)
+    {
+        links.push(cited);
+    }
+    links.len() < MAX_LINKS
 }
 
 /// The value of attribute `name` in a tag's inside (`tag`, and the same text lower-cased).
