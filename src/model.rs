@@ -367,23 +367,34 @@ impl Item {
     /// The citation in report.md's exact format:
     /// `{publisher}「{title}({Y/M/D})」、{url}({Y/M/D} 閲覧)`.
     pub fn citation(&self) -> String {
-        self.citation_with(|s| s.to_string())
+        let mut out = String::new();
+        self.write_citation(&mut out, |out, text| out.push_str(text));
+        out
     }
 
-    /// The citation with publisher and title passed through `escape` (for Markdown).
+    /// The citation with publisher and title passed through `escape` (for Word).
     pub fn citation_with(&self, escape: impl Fn(&str) -> String) -> String {
-        let published = match self.published_date() {
-            Some(d) => slash_date(d),
-            None => "日付不明".to_string(),
-        };
-        format!(
-            "{}「{}({})」、{}({} 閲覧)",
-            escape(&self.publisher),
-            escape(&self.title),
-            published,
-            self.url,
-            slash_date(self.accessed)
-        )
+        let mut out = String::new();
+        self.write_citation(&mut out, |out, text| out.push_str(&escape(text)));
+        out
+    }
+
+    /// Appends the citation to `out`, publisher and title written through `escape` (an
+    /// export writes tens of thousands of them into one buffer).
+    pub fn write_citation(&self, out: &mut String, escape: impl Fn(&mut String, &str)) {
+        escape(out, &self.publisher);
+        out.push('「');
+        escape(out, &self.title);
+        out.push('(');
+        match self.published_date() {
+            Some(d) => write_slash_date(out, d),
+            None => out.push_str("日付不明"),
+        }
+        out.push_str(")」、");
+        out.push_str(&self.url);
+        out.push('(');
+        write_slash_date(out, self.accessed);
+        out.push_str(" 閲覧)");
     }
 }
 
@@ -463,7 +474,16 @@ pub fn hex(bytes: &[u8]) -> String {
 
 /// `2025/1/7`: the report's date form, no zero padding.
 pub fn slash_date(d: NaiveDate) -> String {
-    format!("{}/{}/{}", d.year(), d.month(), d.day())
+    let mut out = String::with_capacity(10);
+    write_slash_date(&mut out, d);
+    out
+}
+
+/// Appends `2025/1/7`.
+pub fn write_slash_date(out: &mut String, d: NaiveDate) {
+    use std::fmt::Write;
+    // Writing to a String cannot fail.
+    let _ = write!(out, "{}/{}/{}", d.year(), d.month(), d.day());
 }
 
 /// A Japanese fiscal quarter: FY2024Q4 = 2025-01-01 .. 2025-03-31.

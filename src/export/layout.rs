@@ -2,6 +2,8 @@
 //! under it, and the walk over sections, section 1's countries and items that numbers every
 //! heading. Each format only decides how a block looks.
 
+use std::fmt::Write;
+
 use chrono::Datelike;
 
 use super::{Request, country_name_ja, country_order};
@@ -52,36 +54,52 @@ pub fn note(items: &[Item], request: &Request) -> String {
 
 /// The item's title through `escape`, or `（無題）` when it has none.
 pub fn item_title(item: &Item, escape: impl Fn(&str) -> String) -> String {
+    let mut out = String::new();
+    write_item_title(&mut out, item, |out, text| out.push_str(&escape(text)));
+    out
+}
+
+/// Appends the item's title through `escape`, or `（無題）` when it has none.
+pub fn write_item_title(out: &mut String, item: &Item, escape: impl Fn(&mut String, &str)) {
     if item.title.trim().is_empty() {
-        "（無題）".to_string()
+        out.push_str("（無題）");
     } else {
-        escape(&item.title)
+        escape(out, &item.title);
     }
 }
 
-/// `2025 年 1 月 7 日`
-pub fn japanese_date(item: &Item) -> String {
+/// Appends `2025 年 1 月 7 日`.
+pub fn write_japanese_date(out: &mut String, item: &Item) {
     match item.published_date() {
-        Some(d) => format!("{} 年 {} 月 {} 日", d.year(), d.month(), d.day()),
-        None => "日付不明".to_string(),
+        Some(d) => {
+            // Writing to a String cannot fail.
+            let _ = write!(out, "{} 年 {} 月 {} 日", d.year(), d.month(), d.day());
+        }
+        None => out.push_str("日付不明"),
     }
 }
 
 /// The lead line, up to its footnote: `2025 年 1 月 7 日、{publisher}が「{title}」を公表`.
 pub fn lead_line(item: &Item, escape: impl Fn(&str) -> String) -> String {
-    format!(
-        "{}、{}が「{}」を公表",
-        japanese_date(item),
-        escape(&item.publisher),
-        item_title(item, &escape)
-    )
+    let mut out = String::new();
+    write_lead_line(&mut out, item, |out, text| out.push_str(&escape(text)));
+    out
+}
+
+/// Appends the lead line, with publisher and title through `escape`.
+pub fn write_lead_line(out: &mut String, item: &Item, escape: impl Fn(&mut String, &str)) {
+    write_japanese_date(out, item);
+    out.push('、');
+    escape(out, &item.publisher);
+    out.push_str("が「");
+    write_item_title(out, item, &escape);
+    out.push_str("」を公表");
 }
 
 /// The draft's blocks for items already selected and ordered by `select`: section 1 split by
 /// country in the report's order, sections 2 and 3 with their subsections, then (with `all`)
 /// the items without a section.
 pub fn layout<'a>(items: &'a [Item], request: &Request) -> Vec<Block<'a>> {
-    let mut blocks = Vec::new();
     let in_section = |s: Section| {
         items
             .iter()
@@ -89,15 +107,48 @@ pub fn layout<'a>(items: &'a [Item], request: &Request) -> Vec<Block<'a>> {
     };
     let policy_country = |i: &'a Item| -> &'a str { i.policy_country().unwrap_or(&i.country) };
 
-    blocks.push(Block::Heading {
-        level: 2,
-        text: format!("1. {}", Section::ForeignPolicy.heading()),
-    });
     let mut countries: Vec<&str> = in_section(Section::ForeignPolicy)
         .map(policy_country)
         .collect();
     countries.sort_by_key(|c| country_order(c));
     countries.dedup();
+    const LATER: [Section; 4] = [
+        Section::AbroadCritical,
+        Section::AbroadOther,
+        Section::DomesticCritical,
+        Section::DomesticOther,
+    ];
+    // Section 1's countries, then the later sections: all grouped into stories at once.
+    let lists: Vec<Vec<&Item>> = countries
+        .iter()
+        .map(|country| {
+            in_section(Section::ForeignPolicy)
+                .filter(|i| policy_country(i) == *country)
+                .collect()
+        })
+        .chain(LATER.iter().map(|&s| in_section(s).collect()))
+        .collect();
+    let mut grouped = super::story::group_each(&lists).into_iter();
+    let mut stories_as_blocks = |prefix: &str, blocks: &mut Vec<Block<'a>>| {
+        let stories = grouped.next().unwrap_or_default();
+        if stories.is_empty() {
+            blocks.push(Block::Empty);
+        }
+        for (ii, mut story) in stories.into_iter().enumerate() {
+            let item = story.remove(0);
+            blocks.push(Block::Item {
+                number: format!("{prefix}{}", ii + 1),
+                item,
+                related: story,
+            });
+        }
+    };
+
+    let mut blocks = Vec::new();
+    blocks.push(Block::Heading {
+        level: 2,
+        text: format!("1. {}", Section::ForeignPolicy.heading()),
+    });
     if countries.is_empty() {
         blocks.push(Block::Empty);
     }
@@ -106,29 +157,19 @@ pub fn layout<'a>(items: &'a [Item], request: &Request) -> Vec<Block<'a>> {
             level: 3,
             text: format!("1.{}. {}", ci + 1, country_name_ja(country)),
         });
-        let of_country: Vec<&Item> = in_section(Section::ForeignPolicy)
-            .filter(|i| policy_country(i) == *country)
-            .collect();
-        for (ii, mut story) in super::story::group(&of_country).into_iter().enumerate() {
-            let item = story.remove(0);
-            blocks.push(Block::Item {
-                number: format!("1.{}.{}", ci + 1, ii + 1),
-                item,
-                related: story,
-            });
-        }
+        stories_as_blocks(&format!("1.{}.", ci + 1), &mut blocks);
     }
 
     for (major, heading, subs) in [
         (
             "2",
             "国外におけるサイバーセキュリティをめぐる情勢",
-            [Section::AbroadCritical, Section::AbroadOther],
+            &LATER[..2],
         ),
         (
             "3",
             "国内におけるサイバーセキュリティをめぐる情勢",
-            [Section::DomesticCritical, Section::DomesticOther],
+            &LATER[2..],
         ),
     ] {
         blocks.push(Block::Heading {
@@ -140,18 +181,7 @@ pub fn layout<'a>(items: &'a [Item], request: &Request) -> Vec<Block<'a>> {
                 level: 3,
                 text: format!("{}. {}", section.code(), section.heading()),
             });
-            let list: Vec<&Item> = in_section(section).collect();
-            if list.is_empty() {
-                blocks.push(Block::Empty);
-            }
-            for (ii, mut story) in super::story::group(&list).into_iter().enumerate() {
-                let item = story.remove(0);
-                blocks.push(Block::Item {
-                    number: format!("{}.{}", section.code(), ii + 1),
-                    item,
-                    related: story,
-                });
-            }
+            stories_as_blocks(&format!("{}.", section.code()), &mut blocks);
         }
     }
 

@@ -477,40 +477,42 @@ fn similar_sets(a: &[u32], b: &[u32]) -> bool {
     common as f64 / union as f64 >= SIMILARITY
 }
 
-/// Each item's story, named by the id of its first report, for items of one section. The
-/// sections are grouped on as many threads as there are cores.
+/// [`group`] on each list, on as many threads as there are cores when the lists are long
+/// enough to pay for them.
+pub fn group_each<'a>(lists: &[Vec<&'a Item>]) -> Vec<Vec<Vec<&'a Item>>> {
+    let total: usize = lists.iter().map(Vec::len).sum();
+    if total < 2_000 || lists.len() < 2 {
+        return lists.iter().map(|l| group(l)).collect();
+    }
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = lists
+            .iter()
+            .map(|list| scope.spawn(move || group(list)))
+            .collect();
+        workers
+            .into_iter()
+            .zip(lists)
+            // A panicking worker is a bug; its list is grouped again here to say so.
+            .map(|(w, list)| w.join().unwrap_or_else(|_| group(list)))
+            .collect()
+    })
+}
+
+/// Each item's story, named by the id of its first report, for items of one section.
 pub fn story_ids(items: &[Item]) -> FxHashMap<&str, &str> {
     let mut by_section: FxHashMap<Option<crate::model::Section>, Vec<&Item>> = FxHashMap::default();
     for item in items {
         by_section.entry(item.section()).or_default().push(item);
     }
     let lists: Vec<Vec<&Item>> = by_section.into_values().collect();
-    fn name<'a>(list: &[&'a Item]) -> Vec<(&'a str, &'a str)> {
-        group(list)
-            .into_iter()
-            .flat_map(|story| {
-                let first = story[0].id.as_str();
-                story.into_iter().map(move |item| (item.id.as_str(), first))
-            })
-            .collect()
-    }
-    let named: Vec<Vec<(&str, &str)>> = if items.len() < 2_000 {
-        lists.iter().map(|l| name(l)).collect()
-    } else {
-        std::thread::scope(|scope| {
-            let workers: Vec<_> = lists
-                .iter()
-                .map(|list| scope.spawn(move || name(list)))
-                .collect();
-            workers
-                .into_iter()
-                .zip(&lists)
-                // A panicking worker is a bug; its section is grouped again here to say so.
-                .map(|(w, list)| w.join().unwrap_or_else(|_| name(list)))
-                .collect()
+    group_each(&lists)
+        .into_iter()
+        .flatten()
+        .flat_map(|story| {
+            let first = story[0].id.as_str();
+            story.into_iter().map(move |item| (item.id.as_str(), first))
         })
-    };
-    named.into_iter().flatten().collect()
+        .collect()
 }
 
 #[cfg(test)]
