@@ -188,9 +188,8 @@ impl RuleSet {
             let k = m.pattern().as_usize();
             let (bounded_start, bounded_end) = self.keyword_bounds[k];
             let before = m.start().checked_sub(1).map(|i| bytes[i]);
-            let after = bytes.get(m.end()).copied();
             if (bounded_start && before.is_some_and(|b| b.is_ascii_alphanumeric()))
-                || (bounded_end && after.is_some_and(|b| b.is_ascii_alphanumeric()))
+                || (bounded_end && !ends_word(bytes, m.end(), self.keyword_text[k].as_bytes()))
             {
                 continue;
             }
@@ -219,6 +218,20 @@ impl RuleSet {
         }
         out
     }
+}
+
+/// Whether a keyword that ends in an ASCII letter or digit ends a word at `end`. A plural `s`
+/// after a keyword that ends in a letter still ends it: headlines write "cyber attacks",
+/// "rançongiciels" and "undersea cables" as often as the singular, and a rule list that names
+/// only one form misses the other.
+fn ends_word(text: &[u8], end: usize, keyword: &[u8]) -> bool {
+    let boundary = |i: usize| text.get(i).is_none_or(|b| !b.is_ascii_alphanumeric());
+    boundary(end)
+        || (text.get(end) == Some(&b's')
+            && keyword
+                .last()
+                .is_some_and(|b| b.is_ascii_alphabetic() && *b != b's')
+            && boundary(end + 1))
 }
 
 #[cfg(test)]
@@ -261,6 +274,18 @@ unless = ["hospitality"]
             "unless vetoes"
         );
         assert!(rs.matches("Hospital hit", "").words(1).is_some());
+        assert!(
+            rs.matches("Hospitals hit", "").words(1).is_some(),
+            "a plural s still ends the word"
+        );
+        assert!(
+            rs.matches("Hospitalsx hit", "").words(1).is_none(),
+            "but not a longer word"
+        );
+        assert!(
+            rs.matches("", "Water utilitys").words(0).is_some(),
+            "on phrases too"
+        );
     }
 
     #[test]
