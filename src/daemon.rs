@@ -19,6 +19,7 @@ use crate::api;
 use crate::classify::{self, Classifier};
 use crate::config::Config;
 use crate::fetch::Fetcher;
+use crate::memory;
 use crate::model::Item;
 use crate::pipeline::{self, Deps, PollOutcome};
 use crate::store::{self, SledStore, Store};
@@ -82,6 +83,7 @@ pub fn prepare(config: &Config) -> Result<Deps, Error> {
         store,
         fetcher,
         classifier,
+        parse_slots: Deps::parse_slots(),
     })
 }
 
@@ -96,8 +98,6 @@ pub fn reclassify_if_rules_changed(
     }
     let n = reclassify(config, store, classifier)?;
     store.set_meta(RULES_HASH_KEY, classifier.hash())?;
-    // Reclassification read every item; the store lets them go (and flushes).
-    store.release_memory()?;
     if n > 0 {
         info!(changed = n, "rules changed: stored items re-tagged");
     }
@@ -113,11 +113,7 @@ pub fn reclassify(
     // Page by page: a store of a million items must not be loaded at once.
     const PAGE: usize = 1000;
     let mut total = 0;
-    let mut after: Option<Item> = None;
-    loop {
-        let page = store.items_page(after.as_ref(), PAGE)?;
-        let Some(last) = page.last() else { break };
-        after = Some(last.clone());
+    store::scan_items(store, PAGE, store::SCAN_RELEASE_EVERY, |page| {
         let mut changed: Vec<Item> = Vec::new();
         for mut item in page {
             let spec = config.source(&item.source);
@@ -132,9 +128,9 @@ pub fn reclassify(
                 changed.push(item);
             }
         }
-        store.replace_items(&changed)?;
         total += changed.len();
-    }
+        store.replace_items(&changed)
+    })?;
     Ok(total)
 }
 
@@ -244,6 +240,7 @@ pub async fn run(
             }
         });
     }
+    tracker.spawn(keep_heap_bounded(deps.store.clone(), token.child_token()));
     // A JSON Lines archive at start when the newest is a day old, then daily.
     tracker.spawn(store::backup::archive_daily(
         deps.store.clone(),
@@ -304,4 +301,39 @@ fn record_fatal(
     let mut guard = slot.lock().unwrap_or_else(|p| p.into_inner());
     guard.get_or_insert(e);
     token.cancel();
+}
+
+/// How often the heap is looked at.
+const HEAP_CHECK_EVERY: Duration = Duration::from_secs(5);
+
+/// Makes the store let go of its cache when the heap has grown well past its level after the
+/// last release (see [`memory`](crate::memory) for why sled needs this).
+async fn keep_heap_bounded(store: Arc<dyn Store>, stop: CancellationToken) {
+    let mut watch =
+        memory::HeapWatch::new(memory::HEAP_GROWTH_LIMIT, memory::RELEASE_AT_MOST_EVERY);
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(HEAP_CHECK_EVERY) => {}
+        }
+        let Some(before) = memory::heap_in_use() else {
+            return;
+        };
+        if !watch.should_release(before, std::time::Instant::now()) {
+            continue;
+        }
+        let store = store.clone();
+        let released = tokio::task::spawn_blocking(move || store.release_memory()).await;
+        let after = memory::heap_in_use().unwrap_or(before);
+        match released {
+            Ok(Ok(())) => info!(
+                before_mib = before >> 20,
+                after_mib = after >> 20,
+                "heap grew: the store let go of its cache"
+            ),
+            Ok(Err(e)) => warn!(error = %e, "the store could not let go of its cache"),
+            Err(e) => warn!(error = %e, "releasing the store's cache stopped"),
+        }
+        watch.released(after, std::time::Instant::now());
+    }
 }

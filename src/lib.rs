@@ -21,6 +21,7 @@ pub mod config;
 pub mod daemon;
 pub mod export;
 pub mod fetch;
+pub mod memory;
 pub mod model;
 pub mod parse;
 pub mod pipeline;
@@ -29,13 +30,4 @@ pub mod sources;
 pub mod store;
 pub mod telemetry;
 
-/// Hands memory the process has freed back to the system. glibc keeps freed heap pages mapped
-/// (a reopened store's cache, a large export, a first poll round), so without this a daemon's
-/// resident size only ever grows to its highest point.
-pub fn return_freed_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only walks glibc's own arenas; it takes no pointers of ours.
-    unsafe {
-        libc::malloc_trim(0);
-    }
-}
+pub use memory::return_freed_memory;

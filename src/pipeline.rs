@@ -27,6 +27,17 @@ pub struct Deps {
     pub classifier: Arc<Classifier>,
     /// The `[[alerts]]` channels: new items and source troubles are queued for them.
     pub alerts: Arc<Vec<AlertSpec>>,
+    /// One permit per core: documents are parsed no more at once than there are cores to
+    /// parse them, so a round of fifty changed feeds does not hold fifty parses in memory.
+    pub parse_slots: Arc<tokio::sync::Semaphore>,
+}
+
+impl Deps {
+    /// As many parse permits as the machine has cores.
+    pub fn parse_slots() -> Arc<tokio::sync::Semaphore> {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Arc::new(tokio::sync::Semaphore::new(cores))
+    }
 }
 
 /// How often an unchanged (304) source's record is rewritten at most.
@@ -133,7 +144,7 @@ async fn poll_inner(spec: &SourceSpec, deps: &Deps) -> Result<PollOutcome, store
     };
 
     let status = body.status.to_string();
-    let parsed = match read_body(spec, &body, now).await {
+    let parsed = match read_body(spec, &body, &deps.parse_slots, now).await {
         Ok(p) => p,
         Err(e) => return record_failure(spec, deps, state, now, "parse-error", e, None),
     };
@@ -358,8 +369,11 @@ fn track_cadence(
 async fn read_body(
     spec: &SourceSpec,
     body: &fetch::Body,
+    slots: &tokio::sync::Semaphore,
     now: DateTime<Utc>,
 ) -> Result<parse::Parsed, String> {
+    // The semaphore is never closed; if it were, parsing without a permit is still right.
+    let _permit = slots.acquire().await.ok();
     let spec = spec.clone();
     let bytes = body.bytes.clone();
     let charset = body.charset.clone();

@@ -178,16 +178,13 @@ pub fn write_archive(
             write_line(out, line).map_err(io("cannot write", &tmp))
         };
         line(&mut out, &header)?;
-        let (mut items, mut after) = (0, None);
-        loop {
-            let page = store.items_page(after.as_ref(), ARCHIVE_PAGE)?;
-            let Some(last) = page.last() else { break };
-            after = Some(last.clone());
-            items += page.len();
-            for item in page {
-                line(&mut out, &Line::Item(Box::new(item)))?;
-            }
-        }
+        let items =
+            super::scan_items::<Error>(store, ARCHIVE_PAGE, super::SCAN_RELEASE_EVERY, |page| {
+                for item in page {
+                    line(&mut out, &Line::Item(Box::new(item)))?;
+                }
+                Ok(())
+            })?;
         let states = store.states()?;
         let sources = states.len();
         for (id, state) in states {
@@ -501,13 +498,9 @@ pub async fn archive_daily(
             _ = tokio::time::sleep(wait) => {}
         }
         let (store, dir) = (store.clone(), backups_dir(&data_dir));
+        // The archive's scan lets the store's cache go as it reads (`scan_items`).
         let written = tokio::task::spawn_blocking(move || {
-            let written = write_archive(store.as_ref(), &dir, DEFAULT_KEEP, Utc::now());
-            // The archive read every item: without this the daemon would keep them all cached.
-            if let Err(e) = store.release_memory() {
-                tracing::warn!(error = %error_chain(&e), "could not release the archive's cache");
-            }
-            written
+            write_archive(store.as_ref(), &dir, DEFAULT_KEEP, Utc::now())
         })
         .await;
         wait = match written {

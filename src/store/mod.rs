@@ -128,6 +128,38 @@ pub trait Store: Send + Sync {
     }
 }
 
+/// Items read between two releases of the store's cache during a full scan.
+pub const SCAN_RELEASE_EVERY: usize = 20_000;
+
+/// Hands every stored item to `each`, `page` at a time in date order. sled keeps every page a
+/// scan reads in memory whatever its cache capacity, so the store lets them go every
+/// `release_every` items ([`SCAN_RELEASE_EVERY`]) and at the end: an archive or a
+/// reclassification of a million items must not hold the store in memory. Returns how many
+/// items were read.
+pub fn scan_items<E: From<Error>>(
+    store: &dyn Store,
+    page: usize,
+    release_every: usize,
+    mut each: impl FnMut(Vec<Item>) -> Result<(), E>,
+) -> Result<usize, E> {
+    let (mut read, mut since_release) = (0, 0);
+    let mut after: Option<Item> = None;
+    loop {
+        let items = store.items_page(after.as_ref(), page)?;
+        let Some(last) = items.last() else { break };
+        after = Some(last.clone());
+        read += items.len();
+        since_release += items.len();
+        each(items)?;
+        if since_release >= release_every {
+            store.release_memory()?;
+            since_release = 0;
+        }
+    }
+    store.release_memory()?;
+    Ok(read)
+}
+
 /// Our item key: a hash of the source id and the item's identity (GUID or canonical link),
 /// never feed-rs's invented id and never the title.
 pub fn item_key(source: &str, identity: &str) -> String {

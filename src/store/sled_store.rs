@@ -70,17 +70,28 @@ impl SledStore {
         })
     }
 
-    /// Runs `f` on the open database; calls wait while it is being reopened.
+    /// Runs `f` on the open database; calls wait while it is being reopened. A store whose
+    /// reopening failed is tried again here, so that one failed reopen is not the end.
     fn with<T>(&self, f: impl FnOnce(&Trees) -> Result<T, Error>) -> Result<T, Error> {
-        let open = self
+        {
+            let open = self
+                .open
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Some(trees) = open.as_ref() {
+                return f(trees);
+            }
+        }
+        let mut open = self
             .open
-            .read()
+            .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if open.is_none() {
+            *open = Some(Trees::open(&self.dir)?);
+        }
         match open.as_ref() {
             Some(trees) => f(trees),
-            None => Err(Error::Engine(
-                "the store was closed to be reopened, and reopening it failed".into(),
-            )),
+            None => Err(Error::Engine("the store could not be reopened".into())),
         }
     }
 }
@@ -691,5 +702,47 @@ mod tests {
             .replace_items(&[item("late", "2025-02-01T10:00:00+09:00", "L")])
             .unwrap();
         assert_eq!(store.item("late").unwrap().title, "L");
+    }
+
+    #[test]
+    fn a_scan_that_lets_the_cache_go_reads_and_writes_every_item_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path()).unwrap();
+        let items: Vec<Item> = (0..25)
+            .map(|n| {
+                item(
+                    &format!("i{n:02}"),
+                    &format!("2025-01-{:02}T10:00:00+09:00", n + 1),
+                    "T",
+                )
+            })
+            .collect();
+        store.replace_items(&items).unwrap();
+        let mut seen = Vec::new();
+        // Pages of 4, the store reopened every 8 items, each page rewritten as a
+        // reclassification would.
+        let read = crate::store::scan_items::<Error>(&store, 4, 8, |page| {
+            let changed: Vec<Item> = page
+                .into_iter()
+                .map(|mut i| {
+                    seen.push(i.id.clone());
+                    i.title = "changed".into();
+                    i
+                })
+                .collect();
+            store.replace_items(&changed)
+        })
+        .unwrap();
+        assert_eq!(read, 25);
+        let want: Vec<String> = (0..25).map(|n| format!("i{n:02}")).collect();
+        assert_eq!(seen, want);
+        assert_eq!(store.item_count().unwrap(), 25);
+        assert!(
+            store
+                .all_items()
+                .unwrap()
+                .iter()
+                .all(|i| i.title == "changed")
+        );
     }
 }

@@ -1,0 +1,136 @@
+//! The daemon's resident memory: freed heap handed back to the system, and sled's cache let
+//! go when it outgrows its bound.
+//!
+//! sled 0.34 keeps in memory every page its background segment cleaner rewrites, and every
+//! page a full scan reads, whatever `cache_capacity` says (its LRU sees neither). After a poll
+//! round that wrote thousands of items, the cleaner relocates pages for minutes and the heap
+//! grows by tens of megabytes. The only way to make sled drop them is to close and reopen the
+//! database ([`crate::store::Store::release_memory`]); [`HeapWatch`] decides when.
+
+use std::time::{Duration, Instant};
+
+/// Hands memory the process has freed back to the system. glibc keeps freed heap pages mapped
+/// (a reopened store's cache, a large export, a first poll round), so without this a daemon's
+/// resident size only ever grows to its highest point.
+pub fn return_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only walks glibc's own arenas; it takes no pointers of ours.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+/// Bytes of heap in use (allocated and not freed) in every glibc arena; `None` elsewhere.
+pub fn heap_in_use() -> Option<usize> {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        // SAFETY: mallinfo2 only reads glibc's own counters and returns them by value.
+        let info = unsafe { libc::mallinfo2() };
+        Some(info.uordblks)
+    }
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    {
+        None
+    }
+}
+
+/// Growth of the heap over its level after the last release that makes the store let go.
+pub const HEAP_GROWTH_LIMIT: usize = 8 * 1024 * 1024;
+/// Least time between two releases: a reopen costs tens of milliseconds of blocked store
+/// access, and a heap that is big for another reason must not make the store reopen each time.
+pub const RELEASE_AT_MOST_EVERY: Duration = Duration::from_secs(60);
+
+/// Decides when the store should release its cache: when the heap has grown by more than
+/// `limit` since the level measured after the last release, and not more often than `every`.
+#[derive(Debug)]
+pub struct HeapWatch {
+    limit: usize,
+    every: Duration,
+    baseline: Option<usize>,
+    last_release: Option<Instant>,
+}
+
+impl HeapWatch {
+    pub fn new(limit: usize, every: Duration) -> HeapWatch {
+        HeapWatch {
+            limit,
+            every,
+            baseline: None,
+            last_release: None,
+        }
+    }
+
+    /// Whether to release now, given the heap in use at `now`. The lowest reading since the
+    /// last release is the baseline (the first ones may fall in a busy first poll round).
+    pub fn should_release(&mut self, in_use: usize, now: Instant) -> bool {
+        let baseline = self.baseline.map_or(in_use, |b| b.min(in_use));
+        self.baseline = Some(baseline);
+        let rested = self
+            .last_release
+            .is_none_or(|last| now.duration_since(last) >= self.every);
+        in_use > baseline.saturating_add(self.limit) && rested
+    }
+
+    /// Records a release and the heap in use right after it, the new baseline.
+    pub fn released(&mut self, in_use_after: usize, now: Instant) {
+        self.baseline = Some(in_use_after);
+        self.last_release = Some(now);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIB: usize = 1024 * 1024;
+
+    #[test]
+    fn the_store_is_released_on_growth_and_not_too_often() {
+        let start = Instant::now();
+        let at = |s: u64| start + Duration::from_secs(s);
+        let mut watch = HeapWatch::new(16 * MIB, Duration::from_secs(60));
+        assert!(!watch.should_release(60 * MIB, at(0)), "a busy first round");
+        assert!(
+            !watch.should_release(30 * MIB, at(5)),
+            "a lower reading lowers the baseline"
+        );
+        assert!(
+            !watch.should_release(45 * MIB, at(10)),
+            "grown by less than the limit"
+        );
+        assert!(
+            watch.should_release(47 * MIB, at(20)),
+            "grown by more than the limit"
+        );
+        watch.released(31 * MIB, at(20));
+        assert!(
+            !watch.should_release(50 * MIB, at(50)),
+            "too soon after the last release"
+        );
+        assert!(watch.should_release(50 * MIB, at(80)));
+        // A heap that stays big after a release raises the baseline instead of reopening again.
+        watch.released(49 * MIB, at(80));
+        assert!(!watch.should_release(55 * MIB, at(200)));
+    }
+
+    #[test]
+    fn the_heap_in_use_is_read_where_glibc_is() {
+        if !cfg!(all(target_os = "linux", target_env = "gnu")) {
+            assert!(heap_in_use().is_none());
+            return;
+        }
+        // 8 MiB in blocks small enough for the arenas (big ones are mmapped, not counted).
+        // Other tests free memory meanwhile: one of three tries must see most of it.
+        let grew = (0..3).any(|_| {
+            let before = heap_in_use().unwrap_or(0);
+            let blocks: Vec<Box<[u8; 4096]>> = (0..2048).map(|_| Box::new([1u8; 4096])).collect();
+            let during = heap_in_use().unwrap_or(0);
+            std::hint::black_box(&blocks);
+            during >= before + 6 * MIB
+        });
+        assert!(
+            grew,
+            "8 MiB of small blocks did not show in the heap in use"
+        );
+    }
+}
