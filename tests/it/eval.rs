@@ -8,7 +8,9 @@
 //! - `fresh`: a later held-out portion of real items from sources and quarters not otherwise in
 //!   the set, scored before any rule was changed for them;
 //! - `fresh2`: a second unseen batch (more operators, municipalities, agencies and trap items in
-//!   three languages), labelled and scored before any rule was changed for it.
+//!   three languages), labelled and scored before any rule was changed for it;
+//! - `fresh3`: a third unseen batch weighted towards the 15 sectors (at least four items each, in
+//!   Japanese, English and French), labelled and scored before any rule was changed for it.
 //!
 //! The held-out parts are printed separately because an acceptance check scores a set this
 //! repository does not contain, and only the held-out figures say how well the rules
@@ -44,7 +46,7 @@ struct Item {
     /// Where the title and summary were taken from (a page or a repository copy of it).
     #[serde(default)]
     url: Option<String>,
-    /// `tune`, `heldout`, `fresh` or `fresh2` (see the module documentation).
+    /// `tune`, `heldout`, `fresh`, `fresh2` or `fresh3` (see the module documentation).
     split: String,
     note: String,
 }
@@ -58,7 +60,7 @@ fn load() -> Vec<Item> {
         .collect()
 }
 
-const SPLITS: [&str; 4] = ["tune", "heldout", "fresh", "fresh2"];
+const SPLITS: [&str; 5] = ["tune", "heldout", "fresh", "fresh2", "fresh3"];
 
 fn held_out(items: &[Item], index: usize) -> bool {
     items[index].split != "tune"
@@ -323,8 +325,13 @@ fn classification_meets_the_bar_on_the_labelled_set() {
     let outcomes = run(&items);
     let all = scores(outcomes.iter());
     let part = |name: &str| scores(outcomes.iter().filter(|o| items[o.index].split == name));
-    let (tuned, held, fresh, fresh2) =
-        (part("tune"), part("heldout"), part("fresh"), part("fresh2"));
+    let (tuned, held, fresh, fresh2, fresh3) = (
+        part("tune"),
+        part("heldout"),
+        part("fresh"),
+        part("fresh2"),
+        part("fresh3"),
+    );
 
     println!(
         "\nsections (rows = expected, columns = predicted):\n{}",
@@ -340,6 +347,7 @@ fn classification_meets_the_bar_on_the_labelled_set() {
         ("held-out part", &held),
         ("fresh part", &fresh),
         ("fresh2 part", &fresh2),
+        ("fresh3 part", &fresh3),
     ] {
         println!(
             "{name:<14} {:>4} items  section accuracy {:>5.1}%  sector recall {:>5.1}%  sector precision {:>5.1}%",
