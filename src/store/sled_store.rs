@@ -670,20 +670,23 @@ mod tests {
         assert_eq!(reopened.all_items().unwrap(), vec![b, a]);
     }
 
-    #[test]
-    fn pages_walk_the_store_in_date_order() {
+    /// A store of items `i00`..`i24`, item `n` published on 2025-01-`day_of(n)`.
+    fn store_of_25(day_of: impl Fn(usize) -> usize) -> (tempfile::TempDir, SledStore) {
         let dir = tempfile::tempdir().unwrap();
         let store = SledStore::open(dir.path()).unwrap();
         let items: Vec<Item> = (0..25)
             .map(|n| {
-                item(
-                    &format!("i{n:02}"),
-                    &format!("2025-01-{:02}T10:00:00+09:00", 25 - n),
-                    "T",
-                )
+                let published = format!("2025-01-{:02}T10:00:00+09:00", day_of(n));
+                item(&format!("i{n:02}"), &published, "T")
             })
             .collect();
         store.replace_items(&items).unwrap();
+        (dir, store)
+    }
+
+    #[test]
+    fn pages_walk_the_store_in_date_order() {
+        let (_dir, store) = store_of_25(|n| 25 - n);
         let mut seen = Vec::new();
         let mut after: Option<Item> = None;
         loop {
@@ -706,18 +709,7 @@ mod tests {
 
     #[test]
     fn a_scan_that_lets_the_cache_go_reads_and_writes_every_item_once() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SledStore::open(dir.path()).unwrap();
-        let items: Vec<Item> = (0..25)
-            .map(|n| {
-                item(
-                    &format!("i{n:02}"),
-                    &format!("2025-01-{:02}T10:00:00+09:00", n + 1),
-                    "T",
-                )
-            })
-            .collect();
-        store.replace_items(&items).unwrap();
+        let (_dir, store) = store_of_25(|n| n + 1);
         let mut seen = Vec::new();
         // Pages of 4, the store reopened every 8 items, each page rewritten as a
         // reclassification would.
