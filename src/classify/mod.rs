@@ -254,6 +254,15 @@ impl Classifier {
             let Some(country) = country else {
                 return decided(c, None, "Japanese policy is not a section of the report");
             };
+            // The lede of a policy item names its authors (a ministry, "the government", public
+            // authorities), so there the government is the author, not the sector the policy is
+            // about; a headline naming the government (「自治体向け…」, «collectivités») still counts.
+            let from_source = input.sector;
+            c.sectors.retain(|s| {
+                *s != Sector::Government
+                    || Some(*s) == from_source
+                    || in_title(Vocabulary::Sector, s.slug())
+            });
             c.country = Some(country.clone());
             return decided(
                 c,
