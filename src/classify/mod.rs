@@ -178,6 +178,12 @@ impl Classifier {
         }
         let has_kind = |k: &str| kinds.iter().any(|(t, _, _)| t == k);
         let incident_in_title = in_title(Vocabulary::Kind, "incident");
+        // A headline that tells the reader what to do (「…にご注意ください」「…のご確認を」) or
+        // explains a threat in general names harm only as the reason for the advice, so its
+        // incident words do not make it an incident; a foreign agency's advice is still policy.
+        if has_kind("advice") && !in_title(Vocabulary::Kind, "policy") {
+            return decided(c, None, "advice to readers, not a candidate");
+        }
         let kind = if has_kind("notice") && !incident_in_title {
             return decided(c, None, "an event notice or advert, not a candidate");
         } else if has_kind("routine") && !incident_in_title {
@@ -248,6 +254,15 @@ impl Classifier {
             let Some(country) = country else {
                 return decided(c, None, "Japanese policy is not a section of the report");
             };
+            // The lede of a policy item names its authors (a ministry, "the government", public
+            // authorities), so there the government is the author, not the sector the policy is
+            // about; a headline naming the government (「自治体向け…」, «collectivités») still counts.
+            let from_source = input.sector;
+            c.sectors.retain(|s| {
+                *s != Sector::Government
+                    || Some(*s) == from_source
+                    || in_title(Vocabulary::Sector, s.slug())
+            });
             c.country = Some(country.clone());
             return decided(
                 c,
@@ -288,5 +303,78 @@ fn decided(mut c: Classification, section: Option<Section>, why: &str) -> Classi
 fn push_unique<T: PartialEq>(v: &mut Vec<T>, x: T) {
     if !v.contains(&x) {
         v.push(x);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn section(
+        classifier: &Classifier,
+        title: &str,
+        summary: &str,
+        country: &str,
+    ) -> Option<Section> {
+        classifier
+            .classify(Input {
+                title,
+                summary,
+                country,
+                sector: None,
+            })
+            .section
+    }
+
+    // Advice outranks incident words in its own title, but not an organisation's own notice, and a
+    // foreign agency's advice stays policy.
+    #[test]
+    fn advice_to_readers_is_not_an_incident() {
+        let files = vec![(
+            "kind.toml".to_string(),
+            r#"vocabulary = "kind"
+[[rules]]
+id = "advice"
+tag = "advice"
+fields = ["title"]
+keywords = ["ご注意ください"]
+unless = ["お詫び"]
+[[rules]]
+id = "incident"
+tag = "incident"
+keywords = ["不正アクセスによる", "breach"]
+[[rules]]
+id = "policy"
+tag = "policy"
+fields = ["title"]
+keywords = ["guidance"]
+"#
+            .to_string(),
+        ), (
+            "cyber.toml".to_string(),
+            "vocabulary = \"cyber\"\n[[rules]]\nid = \"c\"\ntag = \"cyber\"\nkeywords = [\"不正アクセス\", \"breach\"]\n"
+                .to_string(),
+        )];
+        let c = match Classifier::from_files(&files) {
+            Ok(c) => c,
+            Err(e) => panic!("{e:?}"),
+        };
+        assert_eq!(
+            section(&c, "不正アクセスによる被害にご注意ください", "", "JP"),
+            None
+        );
+        assert_eq!(
+            section(
+                &c,
+                "不正アクセスによる情報流出のお詫び、不審なメールにご注意ください",
+                "",
+                "JP"
+            ),
+            Some(Section::DomesticOther)
+        );
+        assert_eq!(
+            section(&c, "不正アクセス guidance: ご注意ください", "", "US"),
+            Some(Section::ForeignPolicy)
+        );
     }
 }

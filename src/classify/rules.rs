@@ -55,7 +55,9 @@ impl Vocabulary {
     fn accepts(self, tag: &str) -> Result<(), String> {
         let ok = match self {
             Vocabulary::Cyber => tag == "cyber",
-            Vocabulary::Kind => matches!(tag, "routine" | "incident" | "policy" | "notice"),
+            Vocabulary::Kind => {
+                matches!(tag, "routine" | "incident" | "policy" | "notice" | "advice")
+            }
             Vocabulary::Sector => Sector::from_str(tag).is_ok(),
             Vocabulary::AttackType => AttackType::from_str(tag).is_ok(),
             Vocabulary::EventType => EventType::from_str(tag).is_ok(),
@@ -66,7 +68,7 @@ impl Vocabulary {
         }
         Err(match self {
             Vocabulary::Cyber => "tag must be \"cyber\"".into(),
-            Vocabulary::Kind => "tag must be routine, incident, policy or notice".into(),
+            Vocabulary::Kind => "tag must be routine, incident, policy, notice or advice".into(),
             Vocabulary::Sector => Sector::from_str(tag).err().unwrap_or_default(),
             Vocabulary::AttackType => AttackType::from_str(tag).err().unwrap_or_default(),
             Vocabulary::EventType => EventType::from_str(tag).err().unwrap_or_default(),
