@@ -195,6 +195,7 @@ pub async fn run(
         api::serve::serve(listener, app, api::serve::Limits::default(), api_token).await;
     });
     info!(%listen, sources = config.sources.len(), "kizashi started");
+    let heap_at_start = memory::heap_in_use();
 
     for spec in config.sources.clone() {
         let deps = deps.clone();
@@ -240,7 +241,11 @@ pub async fn run(
             }
         });
     }
-    tracker.spawn(keep_heap_bounded(deps.store.clone(), token.child_token()));
+    tracker.spawn(keep_heap_bounded(
+        deps.store.clone(),
+        heap_at_start,
+        token.child_token(),
+    ));
     // A JSON Lines archive at start when the newest is a day old, then daily.
     tracker.spawn(store::backup::archive_daily(
         deps.store.clone(),
@@ -308,9 +313,16 @@ const HEAP_CHECK_EVERY: Duration = Duration::from_secs(5);
 
 /// Makes the store let go of its cache when the heap has grown well past its level after the
 /// last release (see [`memory`](crate::memory) for why sled needs this).
-async fn keep_heap_bounded(store: Arc<dyn Store>, stop: CancellationToken) {
-    let mut watch =
-        memory::HeapWatch::new(memory::HEAP_GROWTH_LIMIT, memory::RELEASE_AT_MOST_EVERY);
+async fn keep_heap_bounded(
+    store: Arc<dyn Store>,
+    heap_at_start: Option<usize>,
+    stop: CancellationToken,
+) {
+    let mut watch = memory::HeapWatch::new(
+        memory::HEAP_GROWTH_LIMIT,
+        memory::RELEASE_AT_MOST_EVERY,
+        heap_at_start,
+    );
     loop {
         tokio::select! {
             _ = stop.cancelled() => return,
@@ -323,12 +335,14 @@ async fn keep_heap_bounded(store: Arc<dyn Store>, stop: CancellationToken) {
             continue;
         }
         let store = store.clone();
+        let started = std::time::Instant::now();
         let released = tokio::task::spawn_blocking(move || store.release_memory()).await;
         let after = memory::heap_in_use().unwrap_or(before);
         match released {
             Ok(Ok(())) => info!(
                 before_mib = before >> 20,
                 after_mib = after >> 20,
+                took_ms = started.elapsed().as_millis() as u64,
                 "heap grew: the store let go of its cache"
             ),
             Ok(Err(e)) => warn!(error = %e, "the store could not let go of its cache"),

@@ -36,9 +36,10 @@ pub fn heap_in_use() -> Option<usize> {
 
 /// Growth of the heap over its level after the last release that makes the store let go.
 pub const HEAP_GROWTH_LIMIT: usize = 8 * 1024 * 1024;
-/// Least time between two releases: a reopen costs tens of milliseconds of blocked store
-/// access, and a heap that is big for another reason must not make the store reopen each time.
-pub const RELEASE_AT_MOST_EVERY: Duration = Duration::from_secs(60);
+/// Least time between two releases: a reopen blocks the store for tens of milliseconds, and
+/// a heap that is big for another reason must not make the store reopen at every check. Short
+/// enough to keep up with sled's segment cleaner, which can add 40 MiB in a minute.
+pub const RELEASE_AT_MOST_EVERY: Duration = Duration::from_secs(15);
 
 /// Decides when the store should release its cache: when the heap has grown by more than
 /// `limit` since the level measured after the last release, and not more often than `every`.
@@ -51,11 +52,13 @@ pub struct HeapWatch {
 }
 
 impl HeapWatch {
-    pub fn new(limit: usize, every: Duration) -> HeapWatch {
+    /// `at_start`: the heap in use before any work began (the store open, the rules loaded),
+    /// so that a first poll round that writes thousands of items counts as growth.
+    pub fn new(limit: usize, every: Duration, at_start: Option<usize>) -> HeapWatch {
         HeapWatch {
             limit,
             every,
-            baseline: None,
+            baseline: at_start,
             last_release: None,
         }
     }
@@ -88,7 +91,7 @@ mod tests {
     fn the_store_is_released_on_growth_and_not_too_often() {
         let start = Instant::now();
         let at = |s: u64| start + Duration::from_secs(s);
-        let mut watch = HeapWatch::new(16 * MIB, Duration::from_secs(60));
+        let mut watch = HeapWatch::new(16 * MIB, Duration::from_secs(60), None);
         assert!(!watch.should_release(60 * MIB, at(0)), "a busy first round");
         assert!(
             !watch.should_release(30 * MIB, at(5)),
@@ -111,6 +114,14 @@ mod tests {
         // A heap that stays big after a release raises the baseline instead of reopening again.
         watch.released(49 * MIB, at(80));
         assert!(!watch.should_release(55 * MIB, at(200)));
+    }
+
+    #[test]
+    fn growth_counts_from_the_level_before_any_work() {
+        let start = Instant::now();
+        let mut watch = HeapWatch::new(8 * MIB, Duration::from_secs(60), Some(20 * MIB));
+        // The first reading comes in the middle of a busy first round: already grown.
+        assert!(watch.should_release(40 * MIB, start));
     }
 
     #[test]
