@@ -570,8 +570,9 @@ fn describe_items(items: &[crate::model::Item]) -> String {
             list(c.attack_types.iter().map(|s| s.to_string()).collect()),
             list(c.event_types.iter().map(|s| s.to_string()).collect()),
         ));
-        for r in &c.reasons {
-            out.push_str(&format!("    {:<22} {} {:?}\n", r.tag, r.rule, r.matched));
+        for r in c.reasons.iter() {
+            let matched: Vec<&str> = r.matched().collect();
+            out.push_str(&format!("    {:<22} {} {matched:?}\n", r.tag, r.rule));
         }
     }
     out

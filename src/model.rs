@@ -12,6 +12,9 @@ use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+mod reasons;
+pub use reasons::{Reason, Reasons};
+
 /// Japan's time zone offset; access dates are JST calendar dates (report.md).
 pub fn jst() -> FixedOffset {
     FixedOffset::east_opt(9 * 3600).expect("+09:00 is a valid offset")
@@ -249,17 +252,6 @@ vocabulary!(
     }
 );
 
-/// Why a tag was given: the rule and the words it matched.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Reason {
-    /// What was decided, e.g. `section=2.1`, `sector=medical`, `kind=incident`.
-    pub tag: String,
-    /// `file:rule-id` of the rule, or the name of the built-in decision.
-    pub rule: String,
-    /// The words or patterns that matched.
-    pub matched: Vec<String>,
-}
-
 /// The classifier's verdict on one item.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Classification {
@@ -269,7 +261,7 @@ pub struct Classification {
     pub sectors: Vec<Sector>,
     pub attack_types: Vec<AttackType>,
     pub event_types: Vec<EventType>,
-    pub reasons: Vec<Reason>,
+    pub reasons: Reasons,
 }
 
 /// A stored item with everything the export and alerts need.

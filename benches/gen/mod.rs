@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, TimeZone, Utc};
-use kizashi::model::{AttackType, Classification, Item, Reason, Section, Sector};
+use kizashi::model::{AttackType, Classification, Item, Reasons, Section, Sector};
 
 /// A small deterministic generator (xorshift64*).
 pub struct Rng(u64);
@@ -300,30 +300,23 @@ pub fn stored_item(i: usize, n: usize) -> Item {
     } else {
         vec![]
     };
-    let reasons = vec![
-        Reason {
-            tag: "cyber=cyber".into(),
-            rule: "cyber.toml:cyber-general".into(),
-            matched: vec!["ransomware".into()],
-        },
-        Reason {
-            tag: "attack_type=ransomware".into(),
-            rule: "attack_types.toml:ransomware".into(),
-            matched: vec!["ransomware".into()],
-        },
-        Reason {
-            tag: "kind=incident".into(),
-            rule: "kinds.toml:incident".into(),
-            matched: vec!["attack".into(), "breach".into()],
-        },
-        Reason {
-            tag: "section=2.1".into(),
-            rule: "decision".into(),
-            matched: vec![
-                "incident, foreign names in the text, a critical-infrastructure sector".into(),
-            ],
-        },
-    ];
+    let mut reasons = Reasons::default();
+    reasons.push("cyber=cyber", "cyber.toml:cyber-general", &["ransomware"]);
+    reasons.push(
+        "attack_type=ransomware",
+        "attack_types.toml:ransomware",
+        &["ransomware"],
+    );
+    reasons.push(
+        "kind=incident",
+        "kinds.toml:incident",
+        &["attack", "breach"],
+    );
+    reasons.push(
+        "section=2.1",
+        "decision",
+        &["incident, foreign names in the text, a critical-infrastructure sector"],
+    );
     let seen: DateTime<Utc> = published.with_timezone(&Utc) + Duration::hours(3);
     Item {
         id: kizashi::store::item_key(&source, &identity),

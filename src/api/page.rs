@@ -569,13 +569,13 @@ fn item_block(h: &mut String, item: &Item) {
         plural(c.reasons.len(), "reason"),
         c.section.map(Section::code).unwrap_or("none")
     );
-    for r in &c.reasons {
+    for r in c.reasons.iter() {
         let _ = writeln!(
             h,
             "<li><code>{}</code> by <code>{}</code>: {}</li>",
-            text(&r.tag),
-            text(&r.rule),
-            text(&r.matched.join(", "))
+            text(r.tag),
+            text(r.rule),
+            text(&r.matched().collect::<Vec<_>>().join(", "))
         );
     }
     h.push_str("</ul></details>\n");

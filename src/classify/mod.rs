@@ -12,7 +12,7 @@ use std::str::FromStr;
 
 use sha2::{Digest, Sha256};
 
-use crate::model::{AttackType, Classification, EventType, Reason, Section, Sector, hex};
+use crate::model::{AttackType, Classification, EventType, Section, Sector, hex};
 use matcher::RuleSet;
 use rules::Vocabulary;
 
@@ -127,48 +127,32 @@ impl Classifier {
         for (tag, rule, matched) in fired(Vocabulary::Sector) {
             if let Ok(s) = Sector::from_str(&tag) {
                 push_unique(&mut c.sectors, s);
-                c.reasons.push(Reason {
-                    tag: format!("sector={tag}"),
-                    rule,
-                    matched,
-                });
+                c.reasons.push(&format!("sector={tag}"), &rule, &matched);
             }
         }
         if let Some(s) = input.sector {
             push_unique(&mut c.sectors, s);
-            c.reasons.push(Reason {
-                tag: format!("sector={s}"),
-                rule: "source:sector".into(),
-                matched: vec![],
-            });
+            c.reasons
+                .push(&format!("sector={s}"), "source:sector", &[] as &[&str]);
         }
         for (tag, rule, matched) in fired(Vocabulary::AttackType) {
             if let Ok(a) = AttackType::from_str(&tag) {
                 push_unique(&mut c.attack_types, a);
-                c.reasons.push(Reason {
-                    tag: format!("attack_type={tag}"),
-                    rule,
-                    matched,
-                });
+                c.reasons
+                    .push(&format!("attack_type={tag}"), &rule, &matched);
             }
         }
         for (tag, rule, matched) in fired(Vocabulary::EventType) {
             if let Ok(e) = EventType::from_str(&tag) {
                 push_unique(&mut c.event_types, e);
-                c.reasons.push(Reason {
-                    tag: format!("event_type={tag}"),
-                    rule,
-                    matched,
-                });
+                c.reasons
+                    .push(&format!("event_type={tag}"), &rule, &matched);
             }
         }
         for (vocabulary, list) in [("cyber", &cyber), ("kind", &kinds), ("place", &places)] {
             for (tag, rule, matched) in list.iter() {
-                c.reasons.push(Reason {
-                    tag: format!("{vocabulary}={tag}"),
-                    rule: rule.clone(),
-                    matched: matched.clone(),
-                });
+                c.reasons
+                    .push(&format!("{vocabulary}={tag}"), rule, matched);
             }
         }
 
@@ -292,11 +276,7 @@ fn decided(mut c: Classification, section: Option<Section>, why: &str) -> Classi
         None => "section=none".to_string(),
     };
     c.section = section;
-    c.reasons.push(Reason {
-        tag,
-        rule: "decision".into(),
-        matched: vec![why.to_string()],
-    });
+    c.reasons.push(&tag, "decision", &[why]);
     c
 }
 

@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use super::Request;
-use crate::model::{AttackType, EventType, Item, Reason, Section, Sector};
+use crate::model::{AttackType, EventType, Item, Reasons, Section, Sector};
 
 /// One exported item; a DTO so that the stored shape can change without moving the contract.
 #[derive(Serialize)]
@@ -27,7 +27,7 @@ pub struct ItemOut<'a> {
     pub attack_types: &'a [AttackType],
     pub event_types: &'a [EventType],
     pub citation: String,
-    pub reasons: &'a [Reason],
+    pub reasons: &'a Reasons,
     pub decision: Option<&'a crate::model::Decision>,
     /// The story it belongs to: the id of the story's first report.
     pub story: Option<&'a str>,

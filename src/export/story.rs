@@ -407,17 +407,20 @@ impl Titles {
 
         let mut matches: Vec<Vec<usize>> = (0..sets.len()).map(|s| vec![s]).collect();
         let mut by_prefix_word: FxHashMap<u32, Vec<usize>> = FxHashMap::default();
+        // The set each earlier set was last compared with: a set sharing several prefix words
+        // with this one is compared once, without collecting and sorting the candidates.
+        let mut compared_with: Vec<usize> = vec![usize::MAX; sets.len()];
         for (s, set) in sets.iter().enumerate() {
             let prefix = &set[..prefix_len(set.len())];
-            let mut candidates: Vec<usize> = prefix
+            for &c in prefix
                 .iter()
                 .filter_map(|w| by_prefix_word.get(w))
                 .flatten()
-                .copied()
-                .collect();
-            candidates.sort_unstable();
-            candidates.dedup();
-            for c in candidates {
+            {
+                if compared_with[c] == s {
+                    continue;
+                }
+                compared_with[c] = s;
                 if similar_sets(set, &sets[c]) {
                     matches[s].push(c);
                     matches[c].push(s);

@@ -1,12 +1,17 @@
 //! Every stored value is wrapped as `version | crc32 | payload`, so that a damaged value is
 //! reported as corruption of that key instead of decoding into nonsense.
+//!
+//! Version 1 is JSON, for every kind of value. Items are written as version 2, the compact form
+//! of `item_codec`; items written as version 1 by earlier releases are still read.
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::Error;
+use super::{Error, item_codec};
+use crate::model::Item;
 
 const VERSION: u8 = 1;
+const ITEM_VERSION: u8 = 2;
 
 /// Wraps a value for storage.
 pub fn seal<T: Serialize>(value: &T) -> Vec<u8> {
@@ -21,22 +26,52 @@ pub fn seal<T: Serialize>(value: &T) -> Vec<u8> {
 
 /// Unwraps a stored value, checking version and checksum.
 pub fn open<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T, Error> {
-    let corrupt = |reason: String| Error::Corrupt {
+    let payload = checked(key, bytes, VERSION)?;
+    serde_json::from_slice(payload).map_err(|e| corrupt(key, e.to_string()))
+}
+
+/// Wraps an item for storage.
+pub fn seal_item(item: &Item) -> Vec<u8> {
+    // Most items take less than a kilobyte: one allocation.
+    let mut out = Vec::with_capacity(1024);
+    out.push(ITEM_VERSION);
+    out.extend_from_slice(&[0; 4]);
+    item_codec::encode(item, &mut out);
+    let crc = crc32fast::hash(&out[5..]);
+    out[1..5].copy_from_slice(&crc.to_le_bytes());
+    out
+}
+
+/// Unwraps a stored item, of either version.
+pub fn open_item(key: &[u8], bytes: &[u8]) -> Result<Item, Error> {
+    if bytes.first() == Some(&VERSION) {
+        return open(key, bytes);
+    }
+    let payload = checked(key, bytes, ITEM_VERSION)?;
+    item_codec::decode(payload).map_err(|reason| corrupt(key, reason))
+}
+
+fn corrupt(key: &[u8], reason: String) -> Error {
+    Error::Corrupt {
         key: String::from_utf8_lossy(key).into_owned(),
         reason,
-    };
-    if bytes.len() < 5 {
-        return Err(corrupt("value too short".into()));
     }
-    if bytes[0] != VERSION {
-        return Err(corrupt(format!("unknown value version {}", bytes[0])));
+}
+
+/// The payload, once the version is the one expected and the checksum matches.
+fn checked<'a>(key: &[u8], bytes: &'a [u8], version: u8) -> Result<&'a [u8], Error> {
+    if bytes.len() < 5 {
+        return Err(corrupt(key, "value too short".into()));
+    }
+    if bytes[0] != version {
+        return Err(corrupt(key, format!("unknown value version {}", bytes[0])));
     }
     let crc = u32::from_le_bytes([bytes[1], bytes[2], bytes[3], bytes[4]]);
     let payload = &bytes[5..];
     if crc32fast::hash(payload) != crc {
-        return Err(corrupt("checksum mismatch".into()));
+        return Err(corrupt(key, "checksum mismatch".into()));
     }
-    serde_json::from_slice(payload).map_err(|e| corrupt(e.to_string()))
+    Ok(payload)
 }
 
 #[cfg(test)]

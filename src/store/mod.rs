@@ -6,6 +6,7 @@
 
 pub mod backup;
 mod envelope;
+mod item_codec;
 pub mod sled_store;
 
 use chrono::NaiveDate;

@@ -143,7 +143,7 @@ impl Trees {
             let mut chunk = Vec::with_capacity(MIGRATE_CHUNK);
             for entry in old.iter() {
                 let (key, value) = entry.map_err(engine)?;
-                chunk.push(envelope::open::<Item>(&key, &value)?);
+                chunk.push(envelope::open_item(&key, &value)?);
                 if chunk.len() == MIGRATE_CHUNK {
                     self.replace_items(&chunk)?;
                     chunk.clear();
@@ -168,7 +168,7 @@ impl Trees {
             return Ok(None);
         };
         match self.records.get(&key).map_err(engine)? {
-            Some(bytes) => Ok(Some(envelope::open(&key, &bytes)?)),
+            Some(bytes) => Ok(Some(envelope::open_item(&key, &bytes)?)),
             None => Err(Error::Corrupt {
                 key: id.to_string(),
                 reason: format!(
@@ -191,7 +191,10 @@ fn decode_all(
     let raw: Vec<(sled::IVec, sled::IVec)> =
         entries.collect::<sled::Result<_>>().map_err(engine)?;
     let decode = |chunk: &[(sled::IVec, sled::IVec)]| -> Result<Vec<Item>, Error> {
-        chunk.iter().map(|(k, v)| envelope::open(k, v)).collect()
+        chunk
+            .iter()
+            .map(|(k, v)| envelope::open_item(k, v))
+            .collect()
     };
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     if threads < 2 || raw.len() < 2 * DECODE_CHUNK {
@@ -375,7 +378,7 @@ impl Store for Trees {
             for item in items {
                 let previous: Option<Item> = match ids_t.get(item.id.as_bytes())? {
                     Some(key) => match records_t.get(&key)? {
-                        Some(bytes) => Some(envelope::open(&key, &bytes).map_err(abort)?),
+                        Some(bytes) => Some(envelope::open_item(&key, &bytes).map_err(abort)?),
                         None => None,
                     },
                     None => None,
@@ -406,7 +409,7 @@ impl Store for Trees {
                     }
                 };
                 let key = date_key(&to_store);
-                records_t.insert(key.as_slice(), envelope::seal(&to_store))?;
+                records_t.insert(key.as_slice(), envelope::seal_item(&to_store))?;
                 ids_t.insert(item.id.as_bytes(), key)?;
             }
             let mut state = state.clone();
@@ -491,7 +494,7 @@ impl Store for Trees {
                     records_t.remove(old_key)?;
                 }
                 let key = date_key(item);
-                records_t.insert(key.as_slice(), envelope::seal(item))?;
+                records_t.insert(key.as_slice(), envelope::seal_item(item))?;
                 ids_t.insert(item.id.as_bytes(), key)?;
             }
             TxResult::Ok(())
