@@ -200,6 +200,22 @@ impl Classifier {
             (jp, foreign)
         };
         let (title_jp, title_foreign) = place_in(true);
+        // The words that made the title Japanese, to tell the headline's subject from a mention.
+        let title_jp_words: Vec<String> = title_hits
+            .fired()
+            .into_iter()
+            .filter(|&ri| {
+                let r = &self.set.rules[ri];
+                r.vocabulary == Vocabulary::Place && r.tag == "JP"
+            })
+            .flat_map(|ri| title_hits.words(ri).unwrap_or_default().to_vec())
+            .collect();
+        let headline_starts_with = |words: &[String]| -> bool {
+            let title = matcher::normalize(input.title);
+            let head = title
+                .trim_start_matches(|ch: char| ch.is_whitespace() || "「『【[(“\"'‘".contains(ch));
+            words.iter().any(|w| head.starts_with(w.as_str()))
+        };
         let (any_jp, any_foreign) = place_in(false);
         let publisher_jp = input.country == "JP";
         let (domestic, why) = match (
@@ -224,6 +240,12 @@ impl Classifier {
                 .map(|(tag, _, _)| tag.as_str())
                 .filter(|tag| *tag != "JP" && in_title(Vocabulary::Place, tag))
                 .collect();
+            // The headline's subject decides whose policy it is: "Japan enacts active cyber
+            // defense law" is Japanese policy whoever reports it, and has no section. Japan named
+            // further on ("CISA and Japan's NISC release …") is a partner, not the subject.
+            if title_jp && title_places.is_empty() && headline_starts_with(&title_jp_words) {
+                return decided(c, None, "Japanese policy is not a section of the report");
+            }
             let country = if !publisher_jp
                 && (title_places.is_empty() || title_places.contains(&input.country))
             {
@@ -304,6 +326,57 @@ mod tests {
                 sector: None,
             })
             .section
+    }
+
+    fn policy_files() -> Vec<(String, String)> {
+        vec![
+            (
+                "kind.toml".to_string(),
+                "vocabulary = \"kind\"\n[[rules]]\nid = \"p\"\ntag = \"policy\"\nkeywords = [\"law\"]\n"
+                    .to_string(),
+            ),
+            (
+                "cyber.toml".to_string(),
+                "vocabulary = \"cyber\"\n[[rules]]\nid = \"c\"\ntag = \"cyber\"\nkeywords = [\"cyber\"]\n"
+                    .to_string(),
+            ),
+            (
+                "places.toml".to_string(),
+                "vocabulary = \"place\"\n[[rules]]\nid = \"jp\"\ntag = \"JP\"\nkeywords = [\"japan\"]\n[[rules]]\nid = \"us\"\ntag = \"US\"\nkeywords = [\"us\"]\n"
+                    .to_string(),
+            ),
+        ]
+    }
+
+    // A policy headline about Japan is Japanese policy, whoever publishes it; one that also names
+    // a foreign country is that country's.
+    #[test]
+    fn japan_in_a_policy_title_is_japanese_policy() {
+        let c = match Classifier::from_files(&policy_files()) {
+            Ok(c) => c,
+            Err(e) => panic!("{e:?}"),
+        };
+        assert_eq!(
+            section(&c, "Japan enacts active cyber defense law", "", "US"),
+            None
+        );
+        assert_eq!(
+            section(&c, "US and Japan agree cyber law", "", "GB"),
+            Some(Section::ForeignPolicy)
+        );
+        // Japan further on is a partner of the publisher's agency, not the headline's subject.
+        assert_eq!(
+            section(&c, "Agency and Japan release cyber law guide", "", "GB"),
+            Some(Section::ForeignPolicy)
+        );
+        let r = c.classify(Input {
+            title: "New cyber law",
+            summary: "It applies in Japan too.",
+            country: "US",
+            sector: None,
+        });
+        assert_eq!(r.section, Some(Section::ForeignPolicy));
+        assert_eq!(r.country.as_deref(), Some("US"));
     }
 
     // Advice outranks incident words in its own title, but not an organisation's own notice, and a
