@@ -96,15 +96,10 @@ fn select(items: Vec<Item>, request: &Request) -> Vec<Item> {
     };
     // Keys with indices are sorted, not items: an item is half a kilobyte to move at every step,
     // and its section and instant are worked out once, not at every comparison.
-    let mut order: Vec<(u8, Option<(i64, u32)>, usize)> = items
+    let mut order: Vec<(u8, Option<i128>, usize)> = items
         .iter()
         .enumerate()
-        .map(|(n, i)| {
-            let instant = i
-                .published
-                .map(|p| (p.timestamp(), p.timestamp_subsec_nanos()));
-            (rank(i), instant, n)
-        })
+        .map(|(n, i)| (rank(i), i.published_nanos(), n))
         .collect();
     order.sort_unstable_by(|a, b| {
         (a.0, a.1)
