@@ -7,6 +7,7 @@
 mod csv_out;
 mod docx;
 pub mod json;
+mod json_item;
 mod layout;
 mod markdown;
 pub mod sources;
