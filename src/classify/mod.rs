@@ -162,19 +162,27 @@ impl Classifier {
         }
         let has_kind = |k: &str| kinds.iter().any(|(t, _, _)| t == k);
         let incident_in_title = in_title(Vocabulary::Kind, "incident");
+        // A headline whose subject is a government or a national agency acting in its own name
+        // ("U.S. charges Chinese hackers …", 「英国 NCSC …」) is that government's policy: the
+        // incident or vulnerability words after the verb are what the measure is about.
+        let authority = in_title(Vocabulary::Kind, "authority");
+        let policy_in_title = authority || in_title(Vocabulary::Kind, "policy");
         // A headline that tells the reader what to do (「…にご注意ください」「…のご確認を」) or
         // explains a threat in general names harm only as the reason for the advice, so its
         // incident words do not make it an incident; a foreign agency's advice is still policy.
-        if has_kind("advice") && !in_title(Vocabulary::Kind, "policy") {
+        // Advice in the lede alone ("Please be aware of fraudulent texts …" under "Text Message
+        // Phishing Scam") counts only when the headline names no incident.
+        let advice_in_title = in_title(Vocabulary::Kind, "advice");
+        if !policy_in_title && (advice_in_title || (has_kind("advice") && !incident_in_title)) {
             return decided(c, None, "advice to readers, not a candidate");
         }
-        let kind = if has_kind("notice") && !incident_in_title {
+        let kind = if authority {
+            "policy"
+        } else if has_kind("notice") && !incident_in_title {
             return decided(c, None, "an event notice or advert, not a candidate");
         } else if has_kind("routine") && !incident_in_title {
             return decided(c, None, "a routine advisory or patch notice");
-        } else if incident_in_title
-            || (has_kind("incident") && !in_title(Vocabulary::Kind, "policy"))
-        {
+        } else if incident_in_title || (has_kind("incident") && !policy_in_title) {
             "incident"
         } else if has_kind("policy") {
             "policy"
@@ -263,11 +271,14 @@ impl Classifier {
             // The lede of a policy item names its authors (a ministry, "the government", public
             // authorities), so there the government is the author, not the sector the policy is
             // about; a headline naming the government (「自治体向け…」, «collectivités») still counts.
+            // Where the headline's subject is the government acting ("Treasury Department
+            // Imposes Sanctions …", "U.S. charges … government officials"), the government is
+            // the author even in the title.
             let from_source = input.sector;
             c.sectors.retain(|s| {
                 *s != Sector::Government
                     || Some(*s) == from_source
-                    || in_title(Vocabulary::Sector, s.slug())
+                    || (in_title(Vocabulary::Sector, s.slug()) && !authority)
             });
             c.country = Some(country.clone());
             return decided(
@@ -428,6 +439,106 @@ keywords = ["guidance"]
         assert_eq!(
             section(&c, "不正アクセス guidance: ご注意ください", "", "US"),
             Some(Section::ForeignPolicy)
+        );
+    }
+
+    fn authority_files() -> Vec<(String, String)> {
+        vec![
+            (
+                "kind.toml".to_string(),
+                r#"vocabulary = "kind"
+[[rules]]
+id = "authority"
+tag = "authority"
+fields = ["title"]
+patterns = ['^(u\.s\.|treasury department) (charges|imposes)\b']
+[[rules]]
+id = "incident"
+tag = "incident"
+fields = ["title"]
+keywords = ["charges", "hackers stole"]
+[[rules]]
+id = "routine"
+tag = "routine"
+fields = ["title"]
+keywords = ["flaw"]
+[[rules]]
+id = "advice-lede"
+tag = "advice"
+fields = ["summary"]
+keywords = ["please be aware"]
+"#
+                .to_string(),
+            ),
+            (
+                "cyber.toml".to_string(),
+                "vocabulary = \"cyber\"\n[[rules]]\nid = \"c\"\ntag = \"cyber\"\nkeywords = [\"hackers\", \"phishing\"]\n"
+                    .to_string(),
+            ),
+            (
+                "sector.toml".to_string(),
+                "vocabulary = \"sector\"\n[[rules]]\nid = \"g\"\ntag = \"government\"\nkeywords = [\"treasury department\", \"city hall\"]\n"
+                    .to_string(),
+            ),
+            (
+                "attack_types.toml".to_string(),
+                "vocabulary = \"attack_type\"\n[[rules]]\nid = \"o\"\ntag = \"other\"\nkeywords = [\"phishing\"]\n"
+                    .to_string(),
+            ),
+        ]
+    }
+
+    // A headline whose subject is a government acting is that government's policy, whatever
+    // incident or vulnerability words follow; the government is then its author, not its sector.
+    #[test]
+    fn a_government_acting_in_the_headline_is_policy() {
+        let c = match Classifier::from_files(&authority_files()) {
+            Ok(c) => c,
+            Err(e) => panic!("{e:?}"),
+        };
+        assert_eq!(
+            section(&c, "U.S. charges hackers over flaw", "", "FR"),
+            Some(Section::ForeignPolicy)
+        );
+        // Without the government as the subject, the same words are an incident.
+        assert_eq!(
+            section(&c, "Police charges hackers", "", "US"),
+            Some(Section::AbroadOther)
+        );
+        let r = c.classify(Input {
+            title: "Treasury Department imposes sanctions on hackers",
+            summary: "",
+            country: "US",
+            sector: None,
+        });
+        assert_eq!(r.section, Some(Section::ForeignPolicy));
+        assert!(r.sectors.is_empty(), "{:?}", r.sectors);
+    }
+
+    // A caution in the lede makes an item advice only when its headline names no incident.
+    #[test]
+    fn advice_in_the_lede_yields_to_an_incident_headline() {
+        let c = match Classifier::from_files(&authority_files()) {
+            Ok(c) => c,
+            Err(e) => panic!("{e:?}"),
+        };
+        assert_eq!(
+            section(
+                &c,
+                "Text message phishing",
+                "Please be aware of fraudulent texts.",
+                "US"
+            ),
+            None
+        );
+        assert_eq!(
+            section(
+                &c,
+                "City hall: hackers stole records",
+                "Please be aware of phishing.",
+                "US"
+            ),
+            Some(Section::AbroadCritical)
         );
     }
 }

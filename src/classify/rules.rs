@@ -56,7 +56,10 @@ impl Vocabulary {
         let ok = match self {
             Vocabulary::Cyber => tag == "cyber",
             Vocabulary::Kind => {
-                matches!(tag, "routine" | "incident" | "policy" | "notice" | "advice")
+                matches!(
+                    tag,
+                    "routine" | "incident" | "policy" | "notice" | "advice" | "authority"
+                )
             }
             Vocabulary::Sector => Sector::from_str(tag).is_ok(),
             Vocabulary::AttackType => AttackType::from_str(tag).is_ok(),
@@ -68,7 +71,9 @@ impl Vocabulary {
         }
         Err(match self {
             Vocabulary::Cyber => "tag must be \"cyber\"".into(),
-            Vocabulary::Kind => "tag must be routine, incident, policy, notice or advice".into(),
+            Vocabulary::Kind => {
+                "tag must be routine, incident, policy, notice, advice or authority".into()
+            }
             Vocabulary::Sector => Sector::from_str(tag).err().unwrap_or_default(),
             Vocabulary::AttackType => AttackType::from_str(tag).err().unwrap_or_default(),
             Vocabulary::EventType => EventType::from_str(tag).err().unwrap_or_default(),
