@@ -2,12 +2,8 @@
 //! under it, and the walk over sections, section 1's countries and items that numbers every
 //! heading. Each format only decides how a block looks.
 
-use std::fmt::Write;
-
-use chrono::Datelike;
-
 use super::{Request, country_name_ja, country_order};
-use crate::model::{Item, Section, jst, slash_date};
+use crate::model::{Item, Section, jst, slash_date, write_date_parts};
 
 /// One piece of the draft, in document order.
 #[derive(Debug, Clone, PartialEq)]
@@ -71,10 +67,7 @@ pub fn write_item_title(out: &mut String, item: &Item, escape: impl Fn(&mut Stri
 /// Appends `2025 年 1 月 7 日`.
 pub fn write_japanese_date(out: &mut String, item: &Item) {
     match item.published_date() {
-        Some(d) => {
-            // Writing to a String cannot fail.
-            let _ = write!(out, "{} 年 {} 月 {} 日", d.year(), d.month(), d.day());
-        }
+        Some(d) => write_date_parts(out, d, [" 年 ", " 月 ", " 日"]),
         None => out.push_str("日付不明"),
     }
 }
