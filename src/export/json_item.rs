@@ -159,22 +159,20 @@ impl<'o> Pretty<'o> {
     }
 
     fn object(&mut self) -> Nested<'_, 'o> {
-        self.out.push(b'{');
-        self.level += 1;
-        Nested {
-            w: self,
-            first: true,
-            close: b"}",
-        }
+        self.open(b'{', b"}")
     }
 
     fn array(&mut self) -> Nested<'_, 'o> {
-        self.out.push(b'[');
+        self.open(b'[', b"]")
+    }
+
+    fn open(&mut self, bracket: u8, close: &'static [u8]) -> Nested<'_, 'o> {
+        self.out.push(bracket);
         self.level += 1;
         Nested {
             w: self,
             first: true,
-            close: b"]",
+            close,
         }
     }
 
