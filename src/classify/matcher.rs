@@ -3,6 +3,8 @@
 
 use std::collections::HashMap;
 
+use rustc_hash::FxHashMap;
+
 use aho_corasick::{AhoCorasick, MatchKind};
 use regex::{Regex, RegexSet};
 use unicode_normalization::UnicodeNormalization;
@@ -37,7 +39,8 @@ pub struct RuleSet {
 /// Which rules fired on an item and the words that fired them.
 #[derive(Debug, Default, Clone)]
 pub struct Hits {
-    matched: HashMap<usize, Vec<String>>,
+    // Keyed by rule number: Fx hashing, as SipHash was an eighth of classification's time.
+    matched: FxHashMap<usize, Vec<String>>,
 }
 
 impl Hits {
@@ -56,8 +59,8 @@ impl Hits {
 
 #[derive(Default)]
 struct FieldHits {
-    words: HashMap<usize, Vec<String>>,
-    vetoed: HashMap<usize, bool>,
+    words: FxHashMap<usize, Vec<String>>,
+    vetoed: FxHashMap<usize, bool>,
 }
 
 impl RuleSet {
