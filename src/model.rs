@@ -351,15 +351,17 @@ impl Item {
             .or(self.classification.country.as_deref())
     }
 
-    /// The publication date by report.md's rule, when known.
     /// The publication instant in nanoseconds since 1970: sorting and comparing these is ten
-    /// times cheaper than `DateTime` arithmetic, for exports of tens of thousands of items.
+    /// times cheaper than `DateTime` arithmetic, for exports of tens of thousands of items. A
+    /// leap second (nanoseconds past 999,999,999) counts as the end of its second.
     pub fn published_nanos(&self) -> Option<i128> {
         self.published.map(|at| {
-            i128::from(at.timestamp()) * 1_000_000_000 + i128::from(at.timestamp_subsec_nanos())
+            i128::from(at.timestamp()) * 1_000_000_000
+                + i128::from(at.timestamp_subsec_nanos().min(999_999_999))
         })
     }
 
+    /// The publication date by report.md's rule, when known.
     pub fn published_date(&self) -> Option<NaiveDate> {
         self.published.map(|p| p.date_naive())
     }

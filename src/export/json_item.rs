@@ -12,7 +12,8 @@ use chrono::SecondsFormat;
 
 use crate::model::{Decision, Item, Verdict};
 
-/// Writes `item` as an object whose fields are `level + 1` indents deep.
+/// Writes `item` as an object inside the document's `items` list (its fields three indents
+/// deep).
 pub fn write_item(out: &mut Vec<u8>, item: &Item, story: Option<&str>, scratch: &mut String) {
     let c = &item.classification;
     let mut w = Pretty { out, level: LEVEL };

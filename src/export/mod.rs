@@ -106,6 +106,7 @@ fn select(items: Vec<Item>, request: &Request) -> Vec<Item> {
         (a.0, a.1)
             .cmp(&(b.0, b.1))
             .then_with(|| items[a.2].id.cmp(&items[b.2].id))
+            .then(a.2.cmp(&b.2))
     });
     let mut slots: Vec<Option<Item>> = items.into_iter().map(Some).collect();
     order

@@ -57,16 +57,38 @@ impl fmt::Debug for Reason<'_> {
 }
 
 impl Reasons {
-    /// Adds a reason.
+    /// Adds a reason. Offsets are 32-bit: a reason that would take the text past 4 GiB is left
+    /// out (an item's reasons are a few hundred bytes).
     pub fn push<S: AsRef<str>>(&mut self, tag: &str, rule: &str, matched: &[S]) {
-        self.layout.push(matched.len() as u32);
-        for part in [tag, rule]
-            .into_iter()
-            .chain(matched.iter().map(AsRef::as_ref))
-        {
+        self.push_parts(tag, rule, matched.iter().map(AsRef::as_ref));
+    }
+
+    /// [`Reasons::push`]; false when the reason was left out.
+    fn push_parts<'m>(
+        &mut self,
+        tag: &'m str,
+        rule: &'m str,
+        matched: impl ExactSizeIterator<Item = &'m str> + Clone,
+    ) -> bool {
+        let adding = tag.len() + rule.len() + matched.clone().map(str::len).sum::<usize>();
+        let fits = self
+            .text
+            .len()
+            .checked_add(adding)
+            .is_some_and(|total| u32::try_from(total).is_ok());
+        let Ok(count) = u32::try_from(matched.len()) else {
+            return false;
+        };
+        if !fits {
+            return false;
+        }
+        self.layout.push(count);
+        for part in [tag, rule].into_iter().chain(matched) {
             self.text.push_str(part);
+            // Fits: checked above.
             self.layout.push(self.text.len() as u32);
         }
+        true
     }
 
     pub fn len(&self) -> usize {
@@ -89,7 +111,7 @@ impl Reasons {
         let mut end = 0usize;
         while at < layout.len() {
             let count = layout[at] as usize;
-            let ends = layout.get(at + 1..at + 3 + count)?;
+            let ends = layout.get(at + 1..)?.get(..count.checked_add(2)?)?;
             for &e in ends {
                 let e = e as usize;
                 if e < end || !text.is_char_boundary(e) {
@@ -108,7 +130,7 @@ impl Reasons {
         std::iter::from_fn(move || {
             let (&count, rest) = self.layout.get(at..)?.split_first()?;
             let (&tag_end, &rule_end) = (rest.first()?, rest.get(1)?);
-            let ends = rest.get(2..2 + count as usize)?;
+            let ends = rest.get(2..)?.get(..count as usize)?;
             let reason = Reason {
                 tag: self.text.get(start..tag_end as usize)?,
                 rule: self.text.get(tag_end as usize..rule_end as usize)?,
@@ -190,7 +212,7 @@ impl<'de> Visitor<'de> for ReasonsVisitor {
 #[derive(Default)]
 struct Words {
     text: String,
-    ends: Vec<u32>,
+    spans: Vec<(usize, usize)>,
 }
 
 struct ReasonSeed<'r> {
@@ -214,14 +236,21 @@ impl<'de> Visitor<'de> for ReasonSeed<'_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let (mut tag, mut rule): (Option<Text<'de>>, Option<Text<'de>>) = (None, None);
+        let mut has_matched = false;
         let words = self.words;
         words.text.clear();
-        words.ends.clear();
+        words.spans.clear();
         while let Some(key) = map.next_key::<Text<'de>>()? {
             match key.0.as_ref() {
+                "tag" if tag.is_some() => return Err(de::Error::duplicate_field("tag")),
+                "rule" if rule.is_some() => return Err(de::Error::duplicate_field("rule")),
+                "matched" if has_matched => return Err(de::Error::duplicate_field("matched")),
                 "tag" => tag = Some(map.next_value()?),
                 "rule" => rule = Some(map.next_value()?),
-                "matched" => map.next_value_seed(WordsSeed(&mut *words))?,
+                "matched" => {
+                    map.next_value_seed(WordsSeed(&mut *words))?;
+                    has_matched = true;
+                }
                 _ => {
                     map.next_value::<de::IgnoredAny>()?;
                 }
@@ -229,18 +258,18 @@ impl<'de> Visitor<'de> for ReasonSeed<'_> {
         }
         let tag = tag.ok_or_else(|| de::Error::missing_field("tag"))?;
         let rule = rule.ok_or_else(|| de::Error::missing_field("rule"))?;
-        let reasons = self.reasons;
-        reasons.layout.push(words.ends.len() as u32);
-        for part in [tag.0.as_ref(), rule.0.as_ref()] {
-            reasons.text.push_str(part);
-            reasons.layout.push(reasons.text.len() as u32);
+        if !has_matched {
+            return Err(de::Error::missing_field("matched"));
         }
-        let base = reasons.text.len() as u32;
-        reasons.text.push_str(&words.text);
-        reasons
-            .layout
-            .extend(words.ends.iter().map(|&end| base + end));
-        Ok(())
+        let matched = words
+            .spans
+            .iter()
+            .map(|&(start, end)| &words.text[start..end]);
+        if self.reasons.push_parts(&tag.0, &rule.0, matched) {
+            Ok(())
+        } else {
+            Err(de::Error::custom("reasons longer than 4 GiB"))
+        }
     }
 }
 
@@ -262,8 +291,9 @@ impl<'de> Visitor<'de> for WordsSeed<'_> {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         while let Some(word) = seq.next_element::<Text<'de>>()? {
+            let start = self.0.text.len();
             self.0.text.push_str(&word.0);
-            self.0.ends.push(self.0.text.len() as u32);
+            self.0.spans.push((start, self.0.text.len()));
         }
         Ok(())
     }
@@ -371,6 +401,9 @@ mod tests {
         expected.push("t", "r", &["aé", "b"]);
         assert_eq!(r, expected);
         assert!(serde_json::from_str::<Reasons>(r#"[{"tag": "t", "matched": []}]"#).is_err());
+        assert!(serde_json::from_str::<Reasons>(r#"[{"tag": "t", "rule": "r"}]"#).is_err());
+        let twice = r#"[{"tag": "t", "rule": "r", "matched": ["a"], "matched": ["b"]}]"#;
+        assert!(serde_json::from_str::<Reasons>(twice).is_err());
         assert!(serde_json::from_str::<Reasons>(r#"[{"tag": "t", "rule": 3}]"#).is_err());
     }
 }

@@ -26,7 +26,7 @@ pub fn seal<T: Serialize>(value: &T) -> Vec<u8> {
 
 /// Unwraps a stored value, checking version and checksum.
 pub fn open<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T, Error> {
-    let payload = checked(key, bytes, VERSION)?;
+    let payload = checked(key, bytes, VERSION, crc32fast::hash)?;
     serde_json::from_slice(payload).map_err(|e| corrupt(key, e.to_string()))
 }
 
@@ -37,9 +37,18 @@ pub fn seal_item(item: &Item) -> Vec<u8> {
     out.push(ITEM_VERSION);
     out.extend_from_slice(&[0; 4]);
     item_codec::encode(item, &mut out);
-    let crc = crc32fast::hash(&out[5..]);
+    let crc = item_crc(out[0], &out[5..]);
     out[1..5].copy_from_slice(&crc.to_le_bytes());
     out
+}
+
+/// An item's checksum covers its version byte too: a flipped version is damage, not another
+/// format.
+fn item_crc(version: u8, payload: &[u8]) -> u32 {
+    let mut hasher = crc32fast::Hasher::new();
+    hasher.update(&[version]);
+    hasher.update(payload);
+    hasher.finalize()
 }
 
 /// Unwraps a stored item, of either version.
@@ -47,7 +56,7 @@ pub fn open_item(key: &[u8], bytes: &[u8]) -> Result<Item, Error> {
     if bytes.first() == Some(&VERSION) {
         return open(key, bytes);
     }
-    let payload = checked(key, bytes, ITEM_VERSION)?;
+    let payload = checked(key, bytes, ITEM_VERSION, |p| item_crc(ITEM_VERSION, p))?;
     item_codec::decode(payload).map_err(|reason| corrupt(key, reason))
 }
 
@@ -59,7 +68,12 @@ fn corrupt(key: &[u8], reason: String) -> Error {
 }
 
 /// The payload, once the version is the one expected and the checksum matches.
-fn checked<'a>(key: &[u8], bytes: &'a [u8], version: u8) -> Result<&'a [u8], Error> {
+fn checked<'a>(
+    key: &[u8],
+    bytes: &'a [u8],
+    version: u8,
+    checksum: impl Fn(&[u8]) -> u32,
+) -> Result<&'a [u8], Error> {
     if bytes.len() < 5 {
         return Err(corrupt(key, "value too short".into()));
     }
@@ -68,7 +82,7 @@ fn checked<'a>(key: &[u8], bytes: &'a [u8], version: u8) -> Result<&'a [u8], Err
     }
     let crc = u32::from_le_bytes([bytes[1], bytes[2], bytes[3], bytes[4]]);
     let payload = &bytes[5..];
-    if crc32fast::hash(payload) != crc {
+    if checksum(payload) != crc {
         return Err(corrupt(key, "checksum mismatch".into()));
     }
     Ok(payload)

@@ -17,52 +17,76 @@ use crate::model::{
 
 /// Writes an item.
 pub fn encode(item: &Item, out: &mut Vec<u8>) {
+    // Named in full, so that a field added to the model does not compile until it is written.
+    let Item {
+        id,
+        source,
+        publisher,
+        country,
+        lang,
+        identity,
+        title,
+        url,
+        published,
+        accessed,
+        first_seen,
+        last_changed,
+        summary,
+        classification,
+        decision,
+        links,
+    } = item;
     let mut w = Writer(out);
-    for text in [
-        &item.id,
-        &item.source,
-        &item.publisher,
-        &item.country,
-        &item.lang,
-        &item.identity,
-        &item.title,
-        &item.url,
-    ] {
+    for text in [id, source, publisher, country, lang, identity, title, url] {
         w.str(text);
     }
-    w.option(item.published.as_ref(), |w, p| {
+    w.option(published.as_ref(), |w, p| {
         w.instant(p.timestamp(), p.timestamp_subsec_nanos());
         w.varint(zigzag(i64::from(p.offset().local_minus_utc())));
     });
-    w.varint(zigzag(i64::from(item.accessed.num_days_from_ce_())));
-    for instant in [item.first_seen, item.last_changed] {
+    w.varint(zigzag(i64::from(accessed.num_days_from_ce_())));
+    for instant in [first_seen, last_changed] {
         w.instant(instant.timestamp(), instant.timestamp_subsec_nanos());
     }
-    w.str(&item.summary);
-    let c = &item.classification;
-    w.option(c.section, |w, s| w.str(s.code()));
-    w.option(c.country.as_deref(), |w, s| w.str(s));
-    w.list(&c.sectors, |w, s| w.str(s.slug()));
-    w.list(&c.attack_types, |w, s| w.str(s.slug()));
-    w.list(&c.event_types, |w, s| w.str(s.slug()));
-    let (text, layout) = c.reasons.raw_parts();
+    w.str(summary);
+    let Classification {
+        section,
+        country: policy_country,
+        sectors,
+        attack_types,
+        event_types,
+        reasons,
+    } = classification;
+    w.option(*section, |w, s| w.str(s.code()));
+    w.option(policy_country.as_deref(), |w, s| w.str(s));
+    w.list(sectors, |w, s| w.str(s.slug()));
+    w.list(attack_types, |w, s| w.str(s.slug()));
+    w.list(event_types, |w, s| w.str(s.slug()));
+    let (text, layout) = reasons.raw_parts();
     w.str(text);
     w.list(layout, |w, &n| w.varint(u64::from(n)));
-    w.option(item.decision.as_ref(), |w, d| {
-        w.option(d.verdict, |w, v| {
+    w.option(decision.as_ref(), |w, d| {
+        let Decision {
+            verdict,
+            section,
+            country,
+            note,
+            decided_at,
+        } = d;
+        w.option(*verdict, |w, v| {
             w.str(match v {
                 Verdict::Include => "include",
                 Verdict::Exclude => "exclude",
             })
         });
-        w.option(d.section, |w, s| w.str(s.code()));
-        w.option(d.country.as_deref(), |w, s| w.str(s));
-        w.option(d.note.as_deref(), |w, s| w.str(s));
-        w.option(d.decided_at, |w, t| {
+        w.option(*section, |w, s| w.str(s.code()));
+        w.option(country.as_deref(), |w, s| w.str(s));
+        w.option(note.as_deref(), |w, s| w.str(s));
+        w.option(*decided_at, |w, t| {
             w.instant(t.timestamp(), t.timestamp_subsec_nanos())
         });
     });
-    w.list(&item.links, |w, l| w.str(l));
+    w.list(links, |w, l| w.str(l));
 }
 
 /// Reads an item, or says what is wrong with the bytes.
@@ -215,6 +239,10 @@ impl<'a> Reader<'a> {
         let mut n = 0u64;
         for shift in (0..64).step_by(7) {
             let b = self.byte()?;
+            // The tenth byte holds the 64th bit only.
+            if shift == 63 && b > 1 {
+                return Err("a number longer than 64 bits".into());
+            }
             n |= u64::from(b & 0x7f) << shift;
             if b < 0x80 {
                 return Ok(n);
@@ -402,5 +430,9 @@ mod tests {
         }
         let huge_list = [0u8, 0xff, 0xff, 0xff, 0xff, 0x0f];
         assert!(decode(&huge_list).is_err());
+        // A length with bits past the 64th.
+        let mut too_long = vec![0xffu8; 9];
+        too_long.push(0x02);
+        assert!(decode(&too_long).unwrap_err().contains("64 bits"));
     }
 }
