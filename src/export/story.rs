@@ -125,13 +125,16 @@ const GENERIC_JA: [&str; 20] = [
     "に関する",
 ];
 
-fn stem(word: &str) -> String {
+fn stem(word: &str) -> &str {
     // "diverts" and "divert", "ambulances" and "ambulance" are one word here.
     match word.strip_suffix('s') {
-        Some(w) if w.len() >= 3 && !w.ends_with('s') => w.to_string(),
-        _ => word.to_string(),
+        Some(w) if w.len() >= 3 && !w.ends_with('s') => w,
+        _ => word,
     }
 }
+
+static GENERIC_SET: LazyLock<FxHashSet<&'static str>> =
+    LazyLock::new(|| GENERIC.into_iter().collect());
 
 static GENERIC_JA_FINDER: LazyLock<AhoCorasick> = LazyLock::new(|| {
     AhoCorasick::builder()
@@ -147,41 +150,68 @@ fn words(title: &str) -> FxHashSet<String> {
 }
 
 fn words_of(normalized: &str) -> FxHashSet<String> {
+    let mut out = FxHashSet::default();
+    each_word(normalized, |w| {
+        out.insert(w.to_string());
+    });
+    out
+}
+
+/// The distinctive words of a normalised title as numbers (a hash of each word), sorted and
+/// without repeats: grouping a quarter reads tens of thousands of titles, and a `String` for
+/// every word and character pair was most of that. Two words with one 64-bit hash would count
+/// as one; among a quarter's hundred thousand words that is a chance of about one in ten
+/// billion.
+fn word_ids(normalized: &str) -> Vec<u64> {
+    use std::hash::BuildHasher;
+    let hasher = rustc_hash::FxBuildHasher;
+    let mut out = Vec::new();
+    each_word(normalized, |w| out.push(hasher.hash_one(w)));
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// Calls `each` with every distinctive word of a normalised title, repeats included.
+fn each_word(normalized: &str, mut each: impl FnMut(&str)) {
     let text = if normalized.is_ascii() {
         std::borrow::Cow::Borrowed(normalized)
     } else {
         std::borrow::Cow::Owned(GENERIC_JA_FINDER.replace_all(normalized, &[" "; GENERIC_JA.len()]))
     };
-    let mut out = FxHashSet::default();
-    let mut cjk: Vec<char> = Vec::new();
-    let mut word = String::new();
-    let flush_word = |word: &mut String, out: &mut FxHashSet<String>| {
-        let w = stem(word);
-        if w.chars().count() >= 3
-            && !GENERIC.contains(&w.as_str())
-            && !GENERIC.contains(&word.as_str())
-        {
-            out.insert(w);
-        }
-        word.clear();
-    };
-    for c in text.chars() {
+    // Where the ASCII word being read starts, and where the last CJK character starts.
+    let mut word_start: Option<usize> = None;
+    let mut last_cjk: Option<usize> = None;
+    for (at, c) in text.char_indices() {
         if c.is_ascii_alphanumeric() {
-            word.push(c);
-            cjk.clear();
-        } else if c.is_alphanumeric() && !c.is_ascii() {
-            flush_word(&mut word, &mut out);
-            cjk.push(c);
-            if cjk.len() >= 2 {
-                out.insert(cjk[cjk.len() - 2..].iter().collect());
+            word_start.get_or_insert(at);
+            last_cjk = None;
+            continue;
+        }
+        if let Some(start) = word_start.take() {
+            each_distinctive(&text[start..at], &mut each);
+        }
+        if c.is_alphanumeric() && !c.is_ascii() {
+            if let Some(previous) = last_cjk {
+                each(&text[previous..at + c.len_utf8()]);
             }
+            last_cjk = Some(at);
         } else {
-            flush_word(&mut word, &mut out);
-            cjk.clear();
+            last_cjk = None;
         }
     }
-    flush_word(&mut word, &mut out);
-    out
+    if let Some(start) = word_start {
+        each_distinctive(&text[start..], &mut each);
+    }
+}
+
+/// An ASCII word, stemmed, unless it is short or every headline's.
+fn each_distinctive(word: &str, each: &mut impl FnMut(&str)) {
+    let w = stem(word);
+    // ASCII only: bytes are characters.
+    if w.len() >= 3 && !GENERIC_SET.contains(w) && !GENERIC_SET.contains(word) {
+        each(w);
+    }
 }
 
 fn similar(a: &FxHashSet<String>, b: &FxHashSet<String>) -> bool {
@@ -378,17 +408,17 @@ impl Titles {
             .collect();
         let normalized: Vec<String> = distinct.iter().map(|t| normalized(t)).collect();
         let keys: Vec<String> = normalized.iter().map(|n| key_of(n)).collect();
-        let word_sets: Vec<FxHashSet<String>> = normalized.iter().map(|n| words_of(n)).collect();
+        let word_sets: Vec<Vec<u64>> = normalized.iter().map(|n| word_ids(n)).collect();
         // Number words by how many titles hold them, rarest first.
-        let mut frequency: FxHashMap<&str, usize> = FxHashMap::default();
+        let mut frequency: FxHashMap<u64, usize> = FxHashMap::default();
         for set in &word_sets {
-            for w in set {
-                *frequency.entry(w.as_str()).or_default() += 1;
+            for &w in set {
+                *frequency.entry(w).or_default() += 1;
             }
         }
-        let mut by_rarity: Vec<(&str, usize)> = frequency.into_iter().collect();
-        by_rarity.sort_by(|a, b| a.1.cmp(&b.1).then(a.0.cmp(b.0)));
-        let number: FxHashMap<&str, u32> = by_rarity
+        let mut by_rarity: Vec<(u64, usize)> = frequency.into_iter().collect();
+        by_rarity.sort_unstable_by(|a, b| a.1.cmp(&b.1).then(a.0.cmp(&b.0)));
+        let number: FxHashMap<u64, u32> = by_rarity
             .iter()
             .enumerate()
             .map(|(n, (w, _))| (*w, n as u32))
@@ -402,7 +432,7 @@ impl Titles {
                 set_of.push(None);
                 continue;
             }
-            let mut numbers: Vec<u32> = set.iter().map(|w| number[w.as_str()]).collect();
+            let mut numbers: Vec<u32> = set.iter().map(|w| number[w]).collect();
             numbers.sort_unstable();
             let next = sets.len();
             let id = *set_number.entry(numbers.clone()).or_insert(next);
