@@ -144,17 +144,9 @@ static GENERIC_JA_FINDER: LazyLock<AhoCorasick> = LazyLock::new(|| {
 });
 
 /// A title's distinctive words: stemmed ASCII words of three letters or more, and pairs of
-/// CJK characters, without the words every incident headline shares.
-fn words(title: &str) -> FxHashSet<String> {
-    words_of(&normalized(title))
-}
-
-fn words_of(normalized: &str) -> FxHashSet<String> {
-    let mut out = FxHashSet::default();
-    each_word(normalized, |w| {
-        out.insert(w.to_string());
-    });
-    out
+/// CJK characters, without the words every incident headline shares (as [`word_ids`]).
+fn words(title: &str) -> Vec<u64> {
+    word_ids(&normalized(title))
 }
 
 /// The distinctive words of a normalised title as numbers (a hash of each word), sorted and
@@ -212,14 +204,6 @@ fn each_distinctive(word: &str, each: &mut impl FnMut(&str)) {
     if w.len() >= 3 && !GENERIC_SET.contains(w) && !GENERIC_SET.contains(word) {
         each(w);
     }
-}
-
-fn similar(a: &FxHashSet<String>, b: &FxHashSet<String>) -> bool {
-    if a.is_empty() || b.is_empty() {
-        return false;
-    }
-    let common = a.intersection(b).count() as f64;
-    common / a.union(b).count() as f64 >= SIMILARITY
 }
 
 fn close_in_time(a: &Item, b: &Item) -> bool {
@@ -458,7 +442,7 @@ impl Titles {
                     continue;
                 }
                 compared_with[c] = s;
-                if similar_sets(set, &sets[c]) {
+                if similar(set, &sets[c]) {
                     matches[s].push(c);
                     matches[c].push(s);
                 }
@@ -494,8 +478,12 @@ fn prefix_len(len: usize) -> usize {
     len - need + 1
 }
 
-/// `|a ∩ b| / |a ∪ b| ≥ SIMILARITY` for sorted, distinct word numbers.
-fn similar_sets(a: &[u32], b: &[u32]) -> bool {
+/// `|a ∩ b| / |a ∪ b| ≥ SIMILARITY` for sorted, distinct words (hashes or numbers); never for
+/// a title with no distinctive word.
+fn similar<T: Ord>(a: &[T], b: &[T]) -> bool {
+    if a.is_empty() || b.is_empty() {
+        return false;
+    }
     // |a ∩ b| ≤ min and |a ∪ b| ≥ max: sets of too different sizes cannot be similar.
     let (small, large) = (a.len().min(b.len()), a.len().max(b.len()));
     if (small as f64) < SIMILARITY * large as f64 {
