@@ -300,6 +300,18 @@ pub enum Verdict {
     Exclude,
 }
 
+impl Verdict {
+    pub const ALL: [Verdict; 2] = [Verdict::Include, Verdict::Exclude];
+
+    /// `include` or `exclude`, as in JSON, CSV and the stored form.
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Include => "include",
+            Verdict::Exclude => "exclude",
+        }
+    }
+}
+
 /// An analyst's decision: include or exclude, another section or country, a note.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Decision {

@@ -237,9 +237,5 @@ fn unescape_formula(cell: &str) -> String {
 
 /// Decisions as the review page and API show them: `include`, `exclude` or empty.
 pub fn verdict_label(decision: Option<&Decision>) -> &'static str {
-    match decision.and_then(|d| d.verdict) {
-        Some(Verdict::Include) => "include",
-        Some(Verdict::Exclude) => "exclude",
-        None => "",
-    }
+    decision.and_then(|d| d.verdict).map_or("", Verdict::name)
 }

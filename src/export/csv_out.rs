@@ -70,11 +70,11 @@ pub fn render(items: &[Item]) -> Vec<u8> {
                 join(&c.attack_types),
                 join(&c.event_types),
                 item.citation(),
-                match item.decision.as_ref().and_then(|d| d.verdict) {
-                    Some(crate::model::Verdict::Include) => "include".to_string(),
-                    Some(crate::model::Verdict::Exclude) => "exclude".to_string(),
-                    None => String::new(),
-                },
+                item.decision
+                    .as_ref()
+                    .and_then(|d| d.verdict)
+                    .map_or("", crate::model::Verdict::name)
+                    .to_string(),
                 item.decision
                     .as_ref()
                     .and_then(|d| d.note.clone())

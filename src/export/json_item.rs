@@ -31,14 +31,7 @@ pub fn write_item(out: &mut Vec<u8>, item: &Item, story: Option<&str>, scratch: 
         o.w.str(value);
     }
     o.key("published");
-    scratch.clear();
-    match item.published {
-        Some(p) => {
-            scratch.push_str(&p.to_rfc3339());
-            o.w.str(scratch);
-        }
-        None => o.w.null(),
-    }
+    o.w.opt_str(item.published.map(|p| p.to_rfc3339()).as_deref());
     o.key("accessed");
     o.w.out.push(b'"');
     // NaiveDate's Display is `%Y-%m-%d`, without parsing a format string.
@@ -67,23 +60,19 @@ pub fn write_item(out: &mut Vec<u8>, item: &Item, story: Option<&str>, scratch: 
     item.write_citation(scratch, |out, text| out.push_str(text));
     o.w.str(scratch);
     o.key("reasons");
-    if c.reasons.is_empty() {
-        o.w.out.extend_from_slice(b"[]");
-    } else {
-        let mut list = o.w.array();
-        for reason in c.reasons.iter() {
-            list.next();
-            let mut r = list.w.object();
-            r.key("tag");
-            r.w.str(reason.tag);
-            r.key("rule");
-            r.w.str(reason.rule);
-            r.key("matched");
-            r.w.str_array(reason.matched());
-            r.end();
-        }
-        list.end();
+    let mut list = o.w.array();
+    for reason in c.reasons.iter() {
+        list.next();
+        let mut r = list.w.object();
+        r.key("tag");
+        r.w.str(reason.tag);
+        r.key("rule");
+        r.w.str(reason.rule);
+        r.key("matched");
+        r.w.str_array(reason.matched());
+        r.end();
     }
+    list.end();
     o.key("decision");
     match &item.decision {
         Some(d) => write_decision(o.w, d),
@@ -102,10 +91,7 @@ const LEVEL: usize = 2;
 fn write_decision(w: &mut Pretty<'_>, d: &Decision) {
     let mut o = w.object();
     o.key("verdict");
-    o.w.opt_str(d.verdict.map(|v| match v {
-        Verdict::Include => "include",
-        Verdict::Exclude => "exclude",
-    }));
+    o.w.opt_str(d.verdict.map(Verdict::name));
     o.key("section");
     o.w.opt_str(d.section.map(|s| s.code()));
     o.key("country");
@@ -145,12 +131,8 @@ impl<'o> Pretty<'o> {
         }
     }
 
+    /// An empty list comes out as `[]`: [`Nested::end`] adds no new line when nothing was written.
     fn str_array<'s>(&mut self, values: impl Iterator<Item = &'s str>) {
-        let mut values = values.peekable();
-        if values.peek().is_none() {
-            self.out.extend_from_slice(b"[]");
-            return;
-        }
         let mut list = self.array();
         for v in values {
             list.next();

@@ -169,7 +169,7 @@ impl Serialize for Reason<'_> {
 
 impl Serialize for Reasons {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        // The length first: formats without a closing mark (postcard, bincode) need it.
+        // The length is known: say so, as a derived `Vec` would.
         let mut seq = serializer.serialize_seq(Some(self.len()))?;
         for reason in self.iter() {
             seq.serialize_element(&reason)?;

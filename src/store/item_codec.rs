@@ -73,12 +73,7 @@ pub fn encode(item: &Item, out: &mut Vec<u8>) {
             note,
             decided_at,
         } = d;
-        w.option(*verdict, |w, v| {
-            w.str(match v {
-                Verdict::Include => "include",
-                Verdict::Exclude => "exclude",
-            })
-        });
+        w.option(*verdict, |w, v| w.str(v.name()));
         w.option(*section, |w, s| w.str(s.code()));
         w.option(country.as_deref(), |w, s| w.str(s));
         w.option(note.as_deref(), |w, s| w.str(s));
@@ -126,10 +121,12 @@ pub fn decode(bytes: &[u8]) -> Result<Item, String> {
         Reasons::from_raw_parts(text, layout).ok_or("reasons that do not fit their text")?;
     let decision = r.option(|r| {
         Ok(Decision {
-            verdict: r.option(|r| match r.str()? {
-                "include" => Ok(Verdict::Include),
-                "exclude" => Ok(Verdict::Exclude),
-                other => Err(format!("an unknown verdict {other:?}")),
+            verdict: r.option(|r| {
+                let name = r.str()?;
+                Verdict::ALL
+                    .into_iter()
+                    .find(|v| v.name() == name)
+                    .ok_or_else(|| format!("an unknown verdict {name:?}"))
             })?,
             section: r.option(|r| r.parsed::<Section>())?,
             country: r.option(Reader::string)?,
