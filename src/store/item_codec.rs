@@ -9,7 +9,7 @@
 //! A new field in `Item` needs a new envelope version, and this module must say how the older
 //! form reads.
 
-use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, TimeZone, Utc};
 
 use crate::model::{
     AttackType, Classification, Decision, EventType, Item, Reasons, Section, Sector, Verdict,
@@ -44,7 +44,7 @@ pub fn encode(item: &Item, out: &mut Vec<u8>) {
         w.instant(p.timestamp(), p.timestamp_subsec_nanos());
         w.varint(zigzag(i64::from(p.offset().local_minus_utc())));
     });
-    w.varint(zigzag(i64::from(accessed.num_days_from_ce_())));
+    w.varint(zigzag(i64::from(accessed.num_days_from_ce())));
     for instant in [first_seen, last_changed] {
         w.instant(instant.timestamp(), instant.timestamp_subsec_nanos());
     }
@@ -163,17 +163,6 @@ pub fn decode(bytes: &[u8]) -> Result<Item, String> {
         decision,
         links,
     })
-}
-
-/// chrono's `num_days_from_ce` is on the `Datelike` trait; named here once.
-trait DaysFromCe {
-    fn num_days_from_ce_(&self) -> i32;
-}
-
-impl DaysFromCe for NaiveDate {
-    fn num_days_from_ce_(&self) -> i32 {
-        chrono::Datelike::num_days_from_ce(self)
-    }
 }
 
 fn zigzag(n: i64) -> u64 {
