@@ -339,6 +339,33 @@ mod tests {
             .section
     }
 
+    #[test]
+    fn a_victim_named_only_by_name_is_placed_by_organisations_toml() {
+        let classifier = Classifier::builtin().expect("built-in rules");
+        let c = classifier.classify(Input {
+            title: "Viamedis et Almerys victimes d'une cyberattaque",
+            summary: "",
+            // a Japanese publisher would make it domestic: the organisations' country decides
+            country: "JP",
+            sector: None,
+        });
+        assert_eq!(c.section, Some(Section::AbroadCritical));
+        assert_eq!(c.sectors, [Sector::Medical]);
+        let from_organisations: Vec<(String, String)> = c
+            .reasons
+            .iter()
+            .filter(|r| r.rule == "organisations.toml:viamedis-almerys")
+            .map(|r| (r.tag.to_string(), r.matched().collect::<Vec<_>>().join(",")))
+            .collect();
+        assert_eq!(
+            from_organisations,
+            [
+                ("sector=medical".to_string(), "viamedis,almerys".to_string()),
+                ("place=FR".to_string(), "viamedis,almerys".to_string()),
+            ]
+        );
+    }
+
     fn policy_files() -> Vec<(String, String)> {
         vec![
             (

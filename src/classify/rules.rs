@@ -12,9 +12,10 @@ use serde::Deserialize;
 use crate::model::{AttackType, EventType, Sector};
 
 /// The rule files compiled into the binary, by file name.
-pub const BUILTIN: [(&str, &str); 6] = [
+pub const BUILTIN: [(&str, &str); 8] = [
     ("cyber.toml", include_str!("../../rules/cyber.toml")),
-    ("kind.toml", include_str!("../../rules/kind.toml")),
+    ("sections.toml", include_str!("../../rules/sections.toml")),
+    ("advisory.toml", include_str!("../../rules/advisory.toml")),
     ("sector.toml", include_str!("../../rules/sector.toml")),
     (
         "attack_types.toml",
@@ -25,6 +26,10 @@ pub const BUILTIN: [(&str, &str); 6] = [
         include_str!("../../rules/event_types.toml"),
     ),
     ("places.toml", include_str!("../../rules/places.toml")),
+    (
+        "organisations.toml",
+        include_str!("../../rules/organisations.toml"),
+    ),
 ];
 
 /// What a rule decides.
@@ -146,7 +151,15 @@ struct RawFile {
 #[serde(deny_unknown_fields)]
 struct RawRule {
     id: String,
-    tag: String,
+    /// Every vocabulary but `organisation`.
+    #[serde(default)]
+    tag: Option<String>,
+    /// `organisation` only: the sector the named organisation belongs to.
+    #[serde(default)]
+    sector: Option<String>,
+    /// `organisation` only: the country it is in.
+    #[serde(default)]
+    country: Option<String>,
     #[serde(default)]
     keywords: Vec<String>,
     #[serde(default)]
@@ -155,6 +168,49 @@ struct RawRule {
     unless: Vec<String>,
     #[serde(default)]
     fields: Option<Vec<String>>,
+}
+
+/// The vocabulary of `organisations.toml`: named operators with their sector and country.
+const ORGANISATION: &str = "organisation";
+
+/// The (vocabulary, tag) pairs a rule assigns: its `tag`, or for an organisation its `sector`
+/// and `country`.
+fn rule_tags(
+    organisations: bool,
+    vocabulary: Vocabulary,
+    r: &RawRule,
+) -> Result<Vec<(Vocabulary, String)>, String> {
+    if !organisations {
+        if r.sector.is_some() || r.country.is_some() {
+            return Err("`sector` and `country` belong to organisation rules; use `tag`".into());
+        }
+        let Some(tag) = &r.tag else {
+            return Err("needs a `tag`".into());
+        };
+        vocabulary
+            .accepts(tag)
+            .map_err(|reason| format!("tag {tag:?}: {reason}"))?;
+        return Ok(vec![(vocabulary, tag.clone())]);
+    }
+    if r.tag.is_some() {
+        return Err("an organisation rule has `sector` and/or `country`, not `tag`".into());
+    }
+    let mut tags = Vec::new();
+    for (vocabulary, value, key) in [
+        (Vocabulary::Sector, &r.sector, "sector"),
+        (Vocabulary::Place, &r.country, "country"),
+    ] {
+        if let Some(value) = value {
+            vocabulary
+                .accepts(value)
+                .map_err(|reason| format!("{key} {value:?}: {reason}"))?;
+            tags.push((vocabulary, value.clone()));
+        }
+    }
+    if tags.is_empty() {
+        return Err("needs a `sector`, a `country` or both".into());
+    }
+    Ok(tags)
 }
 
 /// Reads every `*.toml` in a directory, in name order.
@@ -196,6 +252,7 @@ pub fn builtin_files() -> Vec<(String, String)> {
 pub fn parse_files(files: &[(String, String)]) -> Result<Vec<Rule>, Error> {
     let mut errors = Vec::new();
     let mut rules = Vec::new();
+    let mut named = Vec::new();
     for (file, text) in files {
         let short = Path::new(file)
             .file_name()
@@ -216,11 +273,19 @@ pub fn parse_files(files: &[(String, String)]) -> Result<Vec<Rule>, Error> {
                 continue;
             }
         };
-        let Some(vocabulary) = Vocabulary::parse(&raw.vocabulary) else {
+        // An organisation rule knows a named operator's sector and country at once, so it
+        // compiles into a sector rule and a place rule under one name.
+        let organisations = raw.vocabulary == ORGANISATION;
+        let vocabulary = if organisations {
+            Some(Vocabulary::Sector)
+        } else {
+            Vocabulary::parse(&raw.vocabulary)
+        };
+        let Some(vocabulary) = vocabulary else {
             errors.push(err(
                 None,
                 format!(
-                    "unknown vocabulary {:?} (expected cyber, kind, sector, attack_type, event_type or place)",
+                    "unknown vocabulary {:?} (expected cyber, kind, sector, attack_type, event_type, place or organisation)",
                     raw.vocabulary
                 ),
             ));
@@ -239,9 +304,13 @@ pub fn parse_files(files: &[(String, String)]) -> Result<Vec<Rule>, Error> {
             if !ids.insert(r.id.clone()) {
                 errors.push(err(Some(id), "duplicate rule id in this file".into()));
             }
-            if let Err(reason) = vocabulary.accepts(&r.tag) {
-                errors.push(err(Some(id), format!("tag {:?}: {reason}", r.tag)));
-            }
+            let tags = match rule_tags(organisations, vocabulary, &r) {
+                Ok(tags) => tags,
+                Err(reason) => {
+                    errors.push(err(Some(id), reason));
+                    Vec::new()
+                }
+            };
             if r.keywords.is_empty() && r.patterns.is_empty() {
                 errors.push(err(
                     Some(id),
@@ -284,17 +353,27 @@ pub fn parse_files(files: &[(String, String)]) -> Result<Vec<Rule>, Error> {
                     f
                 }
             };
-            rules.push(Rule {
-                name: format!("{short}:{}", r.id),
-                vocabulary,
-                tag: r.tag,
-                keywords: r.keywords,
-                patterns: r.patterns,
-                unless: r.unless,
-                fields,
-            });
+            for (vocabulary, tag) in tags {
+                let rule = Rule {
+                    name: format!("{short}:{}", r.id),
+                    vocabulary,
+                    tag,
+                    keywords: r.keywords.clone(),
+                    patterns: r.patterns.clone(),
+                    unless: r.unless.clone(),
+                    fields,
+                };
+                if organisations {
+                    named.push(rule);
+                } else {
+                    rules.push(rule);
+                }
+            }
         }
     }
+    // Last: a policy's country is the first foreign place that fired, in places.toml's order
+    // (the report's); an organisation's country comes after every place rule's.
+    rules.extend(named);
     if errors.is_empty() {
         Ok(rules)
     } else {
@@ -346,5 +425,82 @@ tag = "water"
             shown.contains("rule \"ok\": needs at least one keyword"),
             "{shown}"
         );
+    }
+
+    fn organisation_file(body: &str) -> Vec<(String, String)> {
+        vec![
+            (
+                "rules/places.toml".to_string(),
+                "vocabulary = \"place\"\n[[rules]]\nid = \"fr\"\ntag = \"FR\"\nkeywords = [\"france\"]\n"
+                    .to_string(),
+            ),
+            (
+                "rules/organisations.toml".to_string(),
+                format!("vocabulary = \"organisation\"\n{body}"),
+            ),
+        ]
+    }
+
+    #[test]
+    fn an_organisation_gives_its_sector_and_country_after_the_place_rules() {
+        let files = organisation_file(
+            "[[rules]]\nid = \"viamedis\"\nsector = \"medical\"\ncountry = \"FR\"\nkeywords = [\"viamedis\"]\n\
+             [[rules]]\nid = \"somewhere\"\ncountry = \"CA\"\nkeywords = [\"ciusss\"]\n",
+        );
+        let rules = parse_files(&files).expect("valid");
+        let shown: Vec<(&str, Vocabulary, &str)> = rules
+            .iter()
+            .map(|r| (r.name.as_str(), r.vocabulary, r.tag.as_str()))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                ("places.toml:fr", Vocabulary::Place, "FR"),
+                ("organisations.toml:viamedis", Vocabulary::Sector, "medical"),
+                ("organisations.toml:viamedis", Vocabulary::Place, "FR"),
+                ("organisations.toml:somewhere", Vocabulary::Place, "CA"),
+            ]
+        );
+    }
+
+    #[test]
+    fn organisation_and_tag_keys_are_not_mixed_up() {
+        for (body, expected) in [
+            (
+                "[[rules]]\nid = \"a\"\ntag = \"medical\"\nkeywords = [\"x\"]\n",
+                "rule \"a\": an organisation rule has `sector` and/or `country`, not `tag`",
+            ),
+            (
+                "[[rules]]\nid = \"b\"\nkeywords = [\"x\"]\n",
+                "rule \"b\": needs a `sector`, a `country` or both",
+            ),
+            (
+                "[[rules]]\nid = \"c\"\nsector = \"hospital\"\nkeywords = [\"x\"]\n",
+                "rule \"c\": sector \"hospital\":",
+            ),
+            (
+                "[[rules]]\nid = \"d\"\ncountry = \"France\"\nkeywords = [\"x\"]\n",
+                "rule \"d\": country \"France\": tag must be an ISO 3166-1",
+            ),
+        ] {
+            let shown = parse_files(&organisation_file(body))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                shown.contains(&format!("rules/organisations.toml: {expected}")),
+                "{shown}"
+            );
+        }
+        let files = vec![(
+            "rules/sector.toml".to_string(),
+            "vocabulary = \"sector\"\n[[rules]]\nid = \"e\"\nsector = \"water\"\nkeywords = [\"x\"]\n[[rules]]\nid = \"f\"\nkeywords = [\"y\"]\n"
+                .to_string(),
+        )];
+        let shown = parse_files(&files).unwrap_err().to_string();
+        assert!(
+            shown.contains("rule \"e\": `sector` and `country` belong to organisation rules"),
+            "{shown}"
+        );
+        assert!(shown.contains("rule \"f\": needs a `tag`"), "{shown}");
     }
 }
