@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{FixedOffset, TimeZone};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use kizashi::export::{Format, Request, render};
+use kizashi::export::{Format, Request, render, render_to};
 use kizashi::model::{DateRange, Quarter};
 use kizashi::store::{SledStore, Store};
 
@@ -121,6 +121,15 @@ fn export(c: &mut Criterion) {
             })
         });
     }
+    // As `kizashi export` writes it: made and handed over in blocks, never held whole. The
+    // writer here takes the bytes and drops them, so this is the export without its
+    // destination (a file costs the kernel's copy into the page cache on top).
+    group.bench_function("read_and_stream/json", |b| {
+        b.iter(|| {
+            let items = store.items_published_between(range.from, range.to).unwrap();
+            render_to(items, &request(Format::Json), &mut std::io::sink()).unwrap()
+        })
+    });
     group.finish();
 }
 

@@ -188,7 +188,11 @@ async fn export_cmd(config: &Config, args: &ExportArgs) -> Result<ExitCode> {
                 all: args.all,
                 generated_at: Utc::now().with_timezone(&jst()),
             };
-            export::render(items, &request)
+            // Written as it is made: a quarter's JSON is tens of megabytes.
+            write_output_with(args.out.as_deref(), |out| {
+                export::render_to(items, &request, out)
+            })?;
+            return Ok(ExitCode::SUCCESS);
         }
         None => {
             let mut query = match range.quarter {
@@ -290,13 +294,27 @@ async fn daemon_send(
 }
 
 fn write_output(out: Option<&Path>, bytes: &[u8]) -> Result<()> {
+    write_output_with(out, |w| w.write_all(bytes))
+}
+
+/// Runs `write` on the output file (created or truncated) or on stdout, buffered. A reader of
+/// stdout that goes away (`| head`) is not an error.
+fn write_output_with(
+    out: Option<&Path>,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<()> {
     match out {
         Some(path) => {
-            std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))
+            let file = std::fs::File::create(path)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            let mut file = std::io::BufWriter::with_capacity(1 << 16, file);
+            write(&mut file)
+                .and_then(|_| file.flush())
+                .with_context(|| format!("cannot write {}", path.display()))
         }
         None => {
-            let mut stdout = std::io::stdout().lock();
-            match stdout.write_all(bytes).and_then(|_| stdout.flush()) {
+            let mut stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+            match write(&mut stdout).and_then(|_| stdout.flush()) {
                 Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
                 other => other.context("cannot write to stdout"),
             }

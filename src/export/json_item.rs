@@ -8,9 +8,17 @@
 
 use std::io::Write as _;
 
-use chrono::SecondsFormat;
+use chrono::{Datelike, NaiveDate, SecondsFormat};
 
 use crate::model::{Decision, Item, Verdict};
+
+/// A field name as written before its value (`"name": `); the item's own names need no
+/// escaping.
+macro_rules! key {
+    ($name:literal) => {
+        concat!("\"", $name, "\": ").as_bytes()
+    };
+}
 
 /// Writes `item` as an object inside the document's `items` list (its fields three indents
 /// deep).
@@ -19,86 +27,111 @@ pub fn write_item(out: &mut Vec<u8>, item: &Item, story: Option<&str>, scratch: 
     let mut w = Pretty { out, level: LEVEL };
     let mut o = w.object();
     for (key, value) in [
-        ("id", &item.id),
-        ("source", &item.source),
-        ("publisher", &item.publisher),
-        ("country", &item.country),
-        ("lang", &item.lang),
-        ("title", &item.title),
-        ("url", &item.url),
+        (key!("id"), &item.id),
+        (key!("source"), &item.source),
+        (key!("publisher"), &item.publisher),
+        (key!("country"), &item.country),
+        (key!("lang"), &item.lang),
+        (key!("title"), &item.title),
+        (key!("url"), &item.url),
     ] {
         o.key(key);
         o.w.str(value);
     }
-    o.key("published");
+    o.key(key!("published"));
     o.w.opt_str(item.published.map(|p| p.to_rfc3339()).as_deref());
-    o.key("accessed");
+    o.key(key!("accessed"));
     o.w.out.push(b'"');
-    // NaiveDate's Display is `%Y-%m-%d`, without parsing a format string.
-    let _ = write!(o.w.out, "{}", item.accessed);
+    iso_date(o.w.out, item.accessed);
     o.w.out.push(b'"');
-    o.key("summary");
+    o.key(key!("summary"));
     o.w.str(&item.summary);
-    o.key("section");
+    o.key(key!("section"));
     o.w.opt_str(
         item.section()
             .filter(|_| !item.excluded())
             .map(|s| s.code()),
     );
-    o.key("classified_section");
+    o.key(key!("classified_section"));
     o.w.opt_str(c.section.map(|s| s.code()));
-    o.key("policy_country");
+    o.key(key!("policy_country"));
     o.w.opt_str(item.policy_country());
-    o.key("sectors");
+    o.key(key!("sectors"));
     o.w.str_array(c.sectors.iter().map(|s| s.slug()));
-    o.key("attack_types");
+    o.key(key!("attack_types"));
     o.w.str_array(c.attack_types.iter().map(|s| s.slug()));
-    o.key("event_types");
+    o.key(key!("event_types"));
     o.w.str_array(c.event_types.iter().map(|s| s.slug()));
-    o.key("citation");
+    o.key(key!("citation"));
     scratch.clear();
     item.write_citation(scratch, |out, text| out.push_str(text));
     o.w.str(scratch);
-    o.key("reasons");
+    o.key(key!("reasons"));
     let mut list = o.w.array();
     for reason in c.reasons.iter() {
         list.next();
         let mut r = list.w.object();
-        r.key("tag");
+        r.key(key!("tag"));
         r.w.str(reason.tag);
-        r.key("rule");
+        r.key(key!("rule"));
         r.w.str(reason.rule);
-        r.key("matched");
+        r.key(key!("matched"));
         r.w.str_array(reason.matched());
         r.end();
     }
     list.end();
-    o.key("decision");
+    o.key(key!("decision"));
     match &item.decision {
         Some(d) => write_decision(o.w, d),
         None => o.w.null(),
     }
-    o.key("story");
+    o.key(key!("story"));
     o.w.opt_str(story);
-    o.key("links");
+    o.key(key!("links"));
     o.w.str_array(item.links.iter().map(String::as_str));
     o.end();
+}
+
+/// `YYYY-MM-DD`, as chrono's `Display` writes a date, without its formatter.
+fn iso_date(out: &mut Vec<u8>, d: NaiveDate) {
+    let digits = |out: &mut Vec<u8>, n: u32, width: u32| {
+        for place in (0..width).rev() {
+            out.push(b'0' + (n / 10u32.pow(place) % 10) as u8);
+        }
+    };
+    match u32::try_from(d.year()) {
+        Ok(year) if year <= 9999 => {
+            digits(out, year, 4);
+            out.push(b'-');
+            digits(out, d.month(), 2);
+            out.push(b'-');
+            digits(out, d.day(), 2);
+        }
+        // Years chrono writes with a sign or more digits.
+        _ => {
+            let _ = write!(out, "{d}");
+        }
+    }
 }
 
 /// Items sit two indents deep in the document (`{"items": [ … ]}`).
 const LEVEL: usize = 2;
 
+/// A new line and the indentation of the deepest level an item reaches (a reason's matched
+/// words, seven levels), written as one slice instead of two spaces at a time.
+const INDENT: &[u8; 17] = b"\n                ";
+
 fn write_decision(w: &mut Pretty<'_>, d: &Decision) {
     let mut o = w.object();
-    o.key("verdict");
+    o.key(key!("verdict"));
     o.w.opt_str(d.verdict.map(Verdict::name));
-    o.key("section");
+    o.key(key!("section"));
     o.w.opt_str(d.section.map(|s| s.code()));
-    o.key("country");
+    o.key(key!("country"));
     o.w.opt_str(d.country.as_deref());
-    o.key("note");
+    o.key(key!("note"));
     o.w.opt_str(d.note.as_deref());
-    o.key("decided_at");
+    o.key(key!("decided_at"));
     // chrono serialises a DateTime as RFC 3339 with as many fraction digits as it needs.
     let decided = d
         .decided_at
@@ -114,9 +147,14 @@ struct Pretty<'o> {
 
 impl<'o> Pretty<'o> {
     fn newline_and_indent(&mut self) {
-        self.out.push(b'\n');
-        for _ in 0..self.level {
-            self.out.extend_from_slice(b"  ");
+        match INDENT.get(..1 + 2 * self.level) {
+            Some(indent) => self.out.extend_from_slice(indent),
+            None => {
+                self.out.push(b'\n');
+                for _ in 0..self.level {
+                    self.out.extend_from_slice(b"  ");
+                }
+            }
         }
     }
 
@@ -161,34 +199,44 @@ impl<'o> Pretty<'o> {
 
     /// A JSON string, escaped as serde_json escapes: `"` `\` and control characters only.
     fn str(&mut self, s: &str) {
-        self.out.push(b'"');
         let bytes = s.as_bytes();
-        let mut clean_from = 0;
-        let groups = bytes.chunks_exact(8);
-        let tail = groups.remainder();
-        // Eight bytes at once while none of them needs escaping; the last few are padded with
-        // a letter to make a word.
-        let mut padded = [b'a'; 8];
-        padded[..tail.len()].copy_from_slice(tail);
-        let words = groups
-            .map(|g| u64::from_le_bytes([g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7]]))
-            .chain(std::iter::once(u64::from_le_bytes(padded)));
-        for (n, word) in words.enumerate() {
-            if !needs_escape(word) {
-                continue;
-            }
-            let start = n * 8;
-            for (at, &b) in bytes.iter().enumerate().skip(start).take(8) {
-                if let Some(escaped) = escape(b) {
-                    self.out.extend_from_slice(&bytes[clean_from..at]);
-                    escaped.write(self.out);
-                    clean_from = at + 1;
+        self.out.reserve(bytes.len() + 2);
+        self.out.push(b'"');
+        match first_to_escape(bytes) {
+            None => self.out.extend_from_slice(bytes),
+            Some(from) => {
+                self.out.extend_from_slice(&bytes[..from]);
+                let mut clean_from = from;
+                for (at, &b) in bytes.iter().enumerate().skip(from) {
+                    if let Some(escaped) = escape(b) {
+                        self.out.extend_from_slice(&bytes[clean_from..at]);
+                        escaped.write(self.out);
+                        clean_from = at + 1;
+                    }
                 }
+                self.out.extend_from_slice(&bytes[clean_from..]);
             }
         }
-        self.out.extend_from_slice(&bytes[clean_from..]);
         self.out.push(b'"');
     }
+}
+
+/// Where the first group of eight bytes that holds a byte to escape starts (or that byte, in
+/// the last few), if any: most strings have none and are copied whole.
+fn first_to_escape(bytes: &[u8]) -> Option<usize> {
+    let groups = bytes.chunks_exact(8);
+    let tail = groups.remainder();
+    for (n, g) in groups.enumerate() {
+        if needs_escape(u64::from_le_bytes([
+            g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7],
+        ])) {
+            return Some(n * 8);
+        }
+    }
+    let tail_start = bytes.len() - tail.len();
+    tail.iter()
+        .position(|&b| escape(b).is_some())
+        .map(|at| tail_start + at)
 }
 
 /// An array or object being written: a comma and a new line before each entry, and its closing
@@ -208,12 +256,10 @@ impl Nested<'_, '_> {
         self.w.newline_and_indent();
     }
 
-    /// A field name: the item's own names, which need no escaping.
-    fn key(&mut self, key: &'static str) {
+    /// A field name, as [`key!`] writes it.
+    fn key(&mut self, quoted: &'static [u8]) {
         self.next();
-        self.w.out.push(b'"');
-        self.w.out.extend_from_slice(key.as_bytes());
-        self.w.out.extend_from_slice(b"\": ");
+        self.w.out.extend_from_slice(quoted);
     }
 
     fn end(self) {
@@ -327,6 +373,23 @@ mod tests {
             x ^= x >> 7;
             x ^= x << 17;
             assert_eq!(needs_escape(x), by_bytes(x.to_le_bytes()), "{x:#x}");
+        }
+    }
+
+    #[test]
+    fn dates_are_written_as_chrono_displays_them() {
+        for (y, m, d) in [
+            (2025, 1, 9),
+            (1, 12, 31),
+            (999, 7, 4),
+            (9999, 12, 31),
+            (10000, 1, 1),
+            (-44, 3, 15),
+        ] {
+            let date = NaiveDate::from_ymd_opt(y, m, d).unwrap();
+            let mut out = Vec::new();
+            iso_date(&mut out, date);
+            assert_eq!(String::from_utf8(out).unwrap(), date.to_string());
         }
     }
 }

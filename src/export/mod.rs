@@ -13,6 +13,7 @@ mod markdown;
 pub mod sources;
 pub mod story;
 
+use std::io::{self, Write};
 use std::str::FromStr;
 
 use chrono::{DateTime, FixedOffset};
@@ -71,12 +72,43 @@ pub struct Request {
 /// Renders items (any order, any dates) as the requested export.
 pub fn render(items: Vec<Item>, request: &Request) -> Vec<u8> {
     let items = select(items, request);
-    match request.format {
+    let bytes = match request.format {
         Format::Markdown => markdown::render(&items, request).into_bytes(),
         Format::Docx => docx::render(&items, request),
         Format::Json => json::render(&items, request),
         Format::Csv => csv_out::render(&items),
+    };
+    drop_aside(items);
+    bytes
+}
+
+/// Writes the requested export of `items` to `out` as it is made (the JSON export in blocks;
+/// the others, which are smaller, whole).
+pub fn render_to(items: Vec<Item>, request: &Request, out: &mut dyn Write) -> io::Result<()> {
+    let items = select(items, request);
+    let written = match request.format {
+        Format::Markdown => out.write_all(markdown::render(&items, request).as_bytes()),
+        Format::Docx => out.write_all(&docx::render(&items, request)),
+        Format::Json => json::render_to(&items, request, out),
+        Format::Csv => out.write_all(&csv_out::render(&items)),
+    };
+    drop_aside(items);
+    written
+}
+
+/// Items a large export is done with are freed on a thread of their own: a quarter's 25,000
+/// items take a fifth as long to free as to write, and whoever waits for the export need not
+/// wait for that.
+fn drop_aside(items: Vec<Item>) {
+    const WORTH_A_THREAD: usize = 5_000;
+    if items.len() < WORTH_A_THREAD {
+        return;
     }
+    let spawned = std::thread::Builder::new()
+        .name("export-drop".into())
+        .spawn(move || drop(items));
+    // Without a thread (the process is out of them), the items were dropped with the closure.
+    drop(spawned);
 }
 
 /// The candidates of the range, ordered by section, then published time, then id.
