@@ -5,6 +5,7 @@
 //! configured, body cap) and error answers. Reads only from the store. May import: model,
 //! store, export, config.
 
+use std::io::Write as _;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -186,15 +187,53 @@ async fn export_handler(
         generated_at: chrono::Utc::now().with_timezone(&jst()),
     };
     let store = state.store.clone();
-    let body = tokio::task::spawn_blocking(move || {
+    // The items are read before the answer starts, so that a store error is still a 500.
+    let items = tokio::task::spawn_blocking(move || {
         store.flush()?;
-        let items = store.items_published_between(range.from, range.to)?;
-        Ok::<_, crate::store::Error>(export::render(items, &request))
+        store.items_published_between(range.from, range.to)
     })
     .await
-    .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
-    .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-    Ok(([(header::CONTENT_TYPE, format.content_type())], body).into_response())
+    .map_err(internal)?
+    .map_err(internal)?;
+    // Then the export is sent as it is made: a quarter's JSON is tens of megabytes, and the
+    // daemon need not hold it whole. A client that goes away stops the writing.
+    let (chunks, body) = tokio::sync::mpsc::channel::<std::io::Result<bytes::Bytes>>(4);
+    tokio::task::spawn_blocking(move || {
+        let mut out = std::io::BufWriter::with_capacity(EXPORT_CHUNK, ChunkSender(chunks.clone()));
+        let written = export::render_to(items, &request, &mut out).and_then(|_| out.flush());
+        if let Err(e) = written {
+            tracing::warn!(error = %e, "export not sent whole");
+            // The client sees the connection fail instead of a document cut short.
+            let _ = chunks.blocking_send(Err(e));
+        }
+    });
+    let stream = futures_util::stream::unfold(body, |mut body| async move {
+        body.recv().await.map(|chunk| (chunk, body))
+    });
+    Ok((
+        [(header::CONTENT_TYPE, format.content_type())],
+        axum::body::Body::from_stream(stream),
+    )
+        .into_response())
+}
+
+/// Bytes of an export sent at a time.
+const EXPORT_CHUNK: usize = 1 << 16;
+
+/// Hands what is written to the response, waiting while the client is behind.
+struct ChunkSender(tokio::sync::mpsc::Sender<std::io::Result<bytes::Bytes>>);
+
+impl std::io::Write for ChunkSender {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .blocking_send(Ok(bytes::Bytes::copy_from_slice(buf)))
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "client gone"))?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 fn internal(e: impl std::fmt::Display) -> ApiError {

@@ -76,6 +76,76 @@ impl Running {
     }
 }
 
+/// A quarter's JSON is sent as it is written, in blocks from several threads: what arrives is
+/// the document `export::render` makes of the same items.
+#[tokio::test]
+async fn a_large_export_arrives_whole_and_in_order() {
+    use kizashi::model::Section;
+    use kizashi::store::{SledStore, Store};
+    let server = MockServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let sections = [
+        Section::ForeignPolicy,
+        Section::AbroadCritical,
+        Section::AbroadOther,
+        Section::DomesticCritical,
+    ];
+    let items: Vec<_> = (0..1_500)
+        .map(|n| {
+            crate::export::item(
+                &format!("i{n:05}"),
+                "Publisher",
+                "US",
+                &format!("Story number {n} about organisation {}", n * 7919 % 1000),
+                &format!("2025-0{}-{:02}T09:00:00+09:00", 1 + n % 3, 1 + n % 28),
+                Some(sections[n % 4]),
+            )
+        })
+        .collect();
+    {
+        let store = SledStore::open(dir.path()).unwrap();
+        store.replace_items(&items).unwrap();
+        store.flush().unwrap();
+    }
+    let text = config_text(&server.uri(), dir.path(), "127.0.0.1:0", &[]);
+    let config = Arc::new(Config::parse(&text, "api.toml").unwrap());
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(kizashi::daemon::run(config, listener, async move {
+        let _ = stopped.await;
+    }));
+    // Every item: the daemon re-tags them on start, and these titles are not candidates.
+    let got = reqwest::get(format!(
+        "{base}/api/export?quarter=FY2024Q4&format=json&all=true"
+    ))
+    .await
+    .unwrap()
+    .bytes()
+    .await
+    .unwrap();
+    let _ = stop.send(());
+    let stopped = tokio::time::timeout(Duration::from_secs(25), task).await;
+    assert!(matches!(stopped, Ok(Ok(Ok(())))), "{stopped:?}");
+
+    let got: serde_json::Value = serde_json::from_slice(&got).expect("the whole document");
+    let range = kizashi::model::DateRange::quarter("FY2024Q4".parse().unwrap());
+    let stored = SledStore::open(dir.path())
+        .unwrap()
+        .items_published_between(range.from, range.to)
+        .unwrap();
+    let request = kizashi::export::Request {
+        range,
+        format: kizashi::export::Format::Json,
+        all: true,
+        generated_at: chrono::Utc::now().with_timezone(&kizashi::model::jst()),
+    };
+    let expected: serde_json::Value =
+        serde_json::from_slice(&kizashi::export::render(stored, &request)).unwrap();
+    assert_eq!(got["items"].as_array().map(Vec::len), Some(1_500));
+    assert!(got["items"] == expected["items"], "items differ");
+}
+
 #[tokio::test]
 async fn items_filters_decisions_and_metrics() {
     let daemon = start("").await;

@@ -5,7 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use kizashi::export::{self, Format};
 use kizashi::model::{Classification, DateRange, Item, Quarter, Section, Sector};
 
-fn item(
+pub fn item(
     id: &str,
     publisher: &str,
     country: &str,
