@@ -13,7 +13,7 @@ use crate::common::{config_text, fixture, src};
 struct Running {
     base: String,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<Result<(), kizashi::daemon::Error>>,
+    task: DaemonTask,
     _server: MockServer,
     _dir: tempfile::TempDir,
 }
@@ -35,13 +35,7 @@ async fn start(extra: &str) -> Running {
         "[api]\nlisten = \"127.0.0.1:0\"\n",
         &format!("[api]\nlisten = \"127.0.0.1:0\"\n{extra}"),
     );
-    let config = Arc::new(Config::parse(&text, "api.toml").unwrap());
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(kizashi::daemon::run(config, listener, async move {
-        let _ = stopped.await;
-    }));
+    let (base, stop, task) = spawn_daemon(&text).await;
     Running {
         base,
         stop: Some(stop),
@@ -49,6 +43,21 @@ async fn start(extra: &str) -> Running {
         _server: server,
         _dir: dir,
     }
+}
+
+type DaemonTask = tokio::task::JoinHandle<Result<(), kizashi::daemon::Error>>;
+
+/// A daemon on this configuration, listening on 127.0.0.1 port 0: its address, what stops it
+/// and its task.
+async fn spawn_daemon(config: &str) -> (String, tokio::sync::oneshot::Sender<()>, DaemonTask) {
+    let config = Arc::new(Config::parse(config, "api.toml").unwrap());
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(kizashi::daemon::run(config, listener, async move {
+        let _ = stopped.await;
+    }));
+    (base, stop, task)
 }
 
 async fn wait_polled(client: &reqwest::Client, base: &str, token: Option<&str>) {
@@ -108,13 +117,7 @@ async fn a_large_export_arrives_whole_and_in_order() {
         store.flush().unwrap();
     }
     let text = config_text(&server.uri(), dir.path(), "127.0.0.1:0", &[]);
-    let config = Arc::new(Config::parse(&text, "api.toml").unwrap());
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(kizashi::daemon::run(config, listener, async move {
-        let _ = stopped.await;
-    }));
+    let (base, stop, task) = spawn_daemon(&text).await;
     // Every item: the daemon re-tags them on start, and these titles are not candidates.
     let got = reqwest::get(format!(
         "{base}/api/export?quarter=FY2024Q4&format=json&all=true"
