@@ -29,6 +29,9 @@ pub const DRAIN_DEADLINE: Duration = Duration::from_secs(20);
 const RULES_HASH_KEY: &str = "rules_hash";
 /// How often due alerts are looked for.
 pub const ALERT_TICK: Duration = Duration::from_secs(1);
+/// Longest the start-up archive waits for every source's first poll (a source whose fetch
+/// hangs must not put the backup off for long).
+pub const FIRST_ROUND_WAIT: Duration = Duration::from_secs(300);
 
 /// Why the daemon could not start or had to stop.
 #[derive(Debug, thiserror::Error)]
@@ -196,12 +199,15 @@ pub async fn run(
     });
     info!(%listen, sources = config.sources.len(), "kizashi started");
     let heap_at_start = memory::heap_in_use();
+    // How many sources have finished their first poll, for the start-up archive to wait on.
+    let (polled_once, mut first_polls) = tokio::sync::watch::channel(0usize);
 
     for spec in config.sources.clone() {
         let deps = deps.clone();
         let parent = token.clone();
         let token = token.child_token();
         let fatal = fatal.clone();
+        let polled_once = polled_once.clone();
         tracker.spawn(async move {
             // The stored schedule starts the loop; afterwards each poll says when it is next
             // due (an unchanged source's record is not rewritten every round).
@@ -212,6 +218,7 @@ pub async fn run(
                     return;
                 }
             };
+            let mut first = true;
             loop {
                 let wait = next_poll
                     .and_then(|t| (t - Utc::now()).to_std().ok())
@@ -222,20 +229,25 @@ pub async fn run(
                 }
                 // Cancellation lands only between polls: a store write is never cut in half.
                 let poll = pipeline::poll_once(&spec, &deps);
-                tokio::select! {
+                let result = tokio::select! {
                     _ = token.cancelled() => break,
-                    result = poll => match result {
-                        Ok(outcome) => {
-                            next_poll = Some(outcome.next_poll);
-                            // Each poll frees what it allocated (a parsed document, a
-                            // connection's buffers) on whichever worker thread's arena; glibc
-                            // keeps it mapped unless told. A trim costs about a millisecond.
-                            crate::return_freed_memory();
-                        }
-                        Err(e) => {
-                            record_fatal(&fatal, e, &parent);
-                            break;
-                        }
+                    result = poll => result,
+                };
+                if first {
+                    first = false;
+                    polled_once.send_modify(|n| *n += 1);
+                }
+                match result {
+                    Ok(outcome) => {
+                        next_poll = Some(outcome.next_poll);
+                        // Each poll frees what it allocated (a parsed document, a
+                        // connection's buffers) on whichever worker thread's arena; glibc
+                        // keeps it mapped unless told. A trim costs about a millisecond.
+                        crate::return_freed_memory();
+                    }
+                    Err(e) => {
+                        record_fatal(&fatal, e, &parent);
+                        break;
                     }
                 }
             }
@@ -246,10 +258,20 @@ pub async fn run(
         heap_at_start,
         token.child_token(),
     ));
-    // A JSON Lines archive at start when the newest is a day old, then daily.
+    // A JSON Lines archive at start when the newest is a day old, then daily; the one at start
+    // waits for the first poll round, whose writes would otherwise share the peak with its scan.
+    let sources = config.sources.len();
+    let first_round = async move {
+        let every_source = first_polls.wait_for(|n| *n >= sources);
+        // Past the wait, or once every source task has ended (the daemon is stopping), the
+        // archive goes ahead.
+        let _ = tokio::time::timeout(FIRST_ROUND_WAIT, every_source).await;
+    };
+    drop(polled_once);
     tracker.spawn(store::backup::archive_daily(
         deps.store.clone(),
         config.data_dir.clone(),
+        first_round,
         token.child_token(),
     ));
     if !config.alerts.is_empty() {

@@ -8,6 +8,8 @@ use kizashi::commands::{self, UsageError};
 use kizashi::config::ConfigErrors;
 
 fn main() -> ExitCode {
+    // Before any thread exists: the arena limit applies to threads that have not allocated yet.
+    kizashi::memory::tune_allocator();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

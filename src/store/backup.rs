@@ -486,11 +486,20 @@ fn next_archive_in(data_dir: &Path) -> Duration {
 /// The daemon's archive task: one archive at start when the newest is older than a day (or
 /// there is none), then one a day, until `stop` is cancelled. A failed archive is logged and
 /// tried again in an hour; it never stops the daemon.
+///
+/// Nothing is read before `first_round` resolves (the daemon's first poll round is over): a
+/// scan's cache on top of a first round's writes and parses was the daemon's highest resident
+/// size.
 pub async fn archive_daily(
     store: Arc<dyn Store>,
     data_dir: PathBuf,
+    first_round: impl std::future::Future<Output = ()>,
     stop: tokio_util::sync::CancellationToken,
 ) {
+    tokio::select! {
+        _ = stop.cancelled() => return,
+        _ = first_round => {}
+    }
     let mut wait = next_archive_in(&data_dir);
     loop {
         tokio::select! {
@@ -680,5 +689,39 @@ mod tests {
         );
         let restored = SledStore::open(&data).unwrap();
         assert_eq!(restored.item_count().unwrap(), 40);
+    }
+
+    #[tokio::test]
+    async fn the_archive_at_start_waits_for_the_first_poll_round() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let store: Arc<dyn Store> = Arc::new(filled(&data));
+        let (round_over, first_round) = tokio::sync::oneshot::channel::<()>();
+        let stop = tokio_util::sync::CancellationToken::new();
+        let task = tokio::spawn(archive_daily(
+            store,
+            data.clone(),
+            async {
+                let _ = first_round.await;
+            },
+            stop.clone(),
+        ));
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(
+            archives(&backups_dir(&data)).is_empty(),
+            "no archive while the first round runs"
+        );
+        round_over.send(()).unwrap();
+        let mut written = false;
+        for _ in 0..100 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            if !archives(&backups_dir(&data)).is_empty() {
+                written = true;
+                break;
+            }
+        }
+        assert!(written, "the archive is written once the round is over");
+        stop.cancel();
+        task.await.unwrap();
     }
 }
