@@ -201,112 +201,45 @@ impl Trees {
     }
 }
 
-/// Entries decoded as one batch: below twice this, a read is decoded where it is read.
+/// Entries decoded per thread at least: below this, threads cost more than they save.
 const DECODE_CHUNK: usize = 2_000;
 
-type RawEntry = (sled::IVec, sled::IVec);
-
-/// Decodes stored items in key order. A long read (a quarter's export reads 25,000 of them)
-/// is decoded on every core while the tree is still being read: batches of raw entries go to
-/// decoding threads as they come, so reading and decoding overlap.
+/// Decodes stored items, on every core when there are many (a quarter's export reads 25,000
+/// of them, and JSON decoding is most of that read).
 fn decode_all(
-    mut entries: impl Iterator<Item = sled::Result<RawEntry>>,
+    entries: impl Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>,
 ) -> Result<Vec<Item>, Error> {
-    let decode = |batch: &[RawEntry]| -> Result<Vec<Item>, Error> {
-        batch
+    let raw: Vec<(sled::IVec, sled::IVec)> =
+        entries.collect::<sled::Result<_>>().map_err(engine)?;
+    let decode = |chunk: &[(sled::IVec, sled::IVec)]| -> Result<Vec<Item>, Error> {
+        chunk
             .iter()
             .map(|(k, v)| envelope::open_item(k, v))
             .collect()
     };
-    let first: Vec<RawEntry> = entries
-        .by_ref()
-        .take(2 * DECODE_CHUNK)
-        .collect::<sled::Result<_>>()
-        .map_err(engine)?;
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if threads < 2 || first.len() < 2 * DECODE_CHUNK {
-        let rest: Vec<RawEntry> = entries.collect::<sled::Result<_>>().map_err(engine)?;
-        let mut items = decode(&first)?;
-        items.extend(decode(&rest)?);
-        return Ok(items);
+    if threads < 2 || raw.len() < 2 * DECODE_CHUNK {
+        return decode(&raw);
     }
-    let (batches, to_decode) = std::sync::mpsc::sync_channel::<(usize, Vec<RawEntry>)>(2 * threads);
-    // Shared by the workers only: when the last of them ends, however it ends, the receiver goes
-    // with it and the reader's next send fails instead of waiting for ever.
-    let to_decode = std::sync::Arc::new(std::sync::Mutex::new(to_decode));
-    let (read, decoded) = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                let to_decode = std::sync::Arc::clone(&to_decode);
-                scope.spawn(move || {
-                    let mut done = Vec::new();
-                    loop {
-                        // The lock is held only to take the next batch.
-                        let next = to_decode
-                            .lock()
-                            .unwrap_or_else(std::sync::PoisonError::into_inner)
-                            .recv();
-                        let Ok((number, batch)) = next else { break };
-                        done.push((number, decode(&batch)));
-                    }
-                    done
-                })
-            })
+    let chunk = raw.len().div_ceil(threads).max(DECODE_CHUNK);
+    let decoded: Vec<Result<Vec<Item>, Error>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = raw
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || decode(part)))
             .collect();
-        drop(to_decode);
-        let read = send_in_batches(first, entries, &batches);
-        drop(batches);
-        let decoded: Vec<(usize, Result<Vec<Item>, Error>)> = workers
+        workers
             .into_iter()
-            .flat_map(|w| {
-                w.join().unwrap_or_else(|_| {
-                    vec![(0, Err(Error::Engine("a decoding thread panicked".into())))]
-                })
+            .map(|w| {
+                w.join()
+                    .unwrap_or_else(|_| Err(Error::Engine("a decoding thread panicked".into())))
             })
-            .collect();
-        (read, decoded)
+            .collect()
     });
-    let count = read?;
-    let mut decoded = decoded;
-    decoded.sort_unstable_by_key(|(number, _)| *number);
-    let mut items = Vec::with_capacity(count);
-    for (_, part) in decoded {
+    let mut items = Vec::with_capacity(raw.len());
+    for part in decoded {
         items.extend(part?);
     }
     Ok(items)
-}
-
-/// Sends the entries in numbered batches of [`DECODE_CHUNK`]; returns how many there were.
-fn send_in_batches(
-    first: Vec<RawEntry>,
-    rest: impl Iterator<Item = sled::Result<RawEntry>>,
-    batches: &std::sync::mpsc::SyncSender<(usize, Vec<RawEntry>)>,
-) -> Result<usize, Error> {
-    let mut count = first.len();
-    let mut number = 0;
-    let mut send = |batch: Vec<RawEntry>| -> Result<(), Error> {
-        batches
-            .send((number, batch))
-            .map_err(|_| Error::Engine("the decoding threads stopped".into()))?;
-        number += 1;
-        Ok(())
-    };
-    send(first)?;
-    let mut batch = Vec::with_capacity(DECODE_CHUNK);
-    for entry in rest {
-        batch.push(entry.map_err(engine)?);
-        count += 1;
-        if batch.len() == DECODE_CHUNK {
-            send(std::mem::replace(
-                &mut batch,
-                Vec::with_capacity(DECODE_CHUNK),
-            ))?;
-        }
-    }
-    if !batch.is_empty() {
-        send(batch)?;
-    }
-    Ok(count)
 }
 
 /// How often, and how far apart, a held lock is tried again before it counts as held.
@@ -790,49 +723,6 @@ mod tests {
             .collect();
         store.replace_items(&items).unwrap();
         (dir, store)
-    }
-
-    /// Long reads are decoded in batches on several threads while the tree is read: the items
-    /// still come whole and in the store's order, at every length around the batch sizes.
-    #[test]
-    fn a_long_read_decoded_on_several_threads_keeps_the_store_order() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SledStore::open(dir.path()).unwrap();
-        let total = 4 * DECODE_CHUNK + 321;
-        let items: Vec<Item> = (0..total)
-            .map(|n| {
-                // Ids run against dates, so that key order is not insertion order.
-                let published = format!("2025-01-{:02}T10:00:00+09:00", 1 + n % 28);
-                item(&format!("i{:05}", total - n), &published, "T")
-            })
-            .collect();
-        store.replace_items(&items).unwrap();
-        let all = store.all_items().unwrap();
-        assert_eq!(all.len(), total);
-        let keys: Vec<(Option<NaiveDate>, String)> = all
-            .iter()
-            .map(|i| (i.published_date(), i.id.clone()))
-            .collect();
-        let mut sorted = keys.clone();
-        sorted.sort();
-        assert!(keys == sorted, "not in store order");
-        for (from, days) in [(1, 27), (1, 1), (3, 14)] {
-            let from = NaiveDate::from_ymd_opt(2025, 1, from).unwrap();
-            let to = from + chrono::Days::new(days);
-            let read = store.items_published_between(from, to).unwrap();
-            let want: Vec<&str> = all
-                .iter()
-                .filter(|i| i.published_date().is_some_and(|d| d >= from && d <= to))
-                .map(|i| i.id.as_str())
-                .collect();
-            let got: Vec<&str> = read.iter().map(|i| i.id.as_str()).collect();
-            assert!(
-                got == want,
-                "{from}..{to}: {} read, {} wanted",
-                got.len(),
-                want.len()
-            );
-        }
     }
 
     #[test]
