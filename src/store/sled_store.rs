@@ -725,6 +725,49 @@ mod tests {
         (dir, store)
     }
 
+    /// Long reads are decoded in parts on several threads: the items still come whole and in
+    /// the store's order, at lengths around the part sizes.
+    #[test]
+    fn a_long_read_decoded_on_several_threads_keeps_the_store_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path()).unwrap();
+        let total = 4 * DECODE_CHUNK + 321;
+        let items: Vec<Item> = (0..total)
+            .map(|n| {
+                // Ids run against dates, so that key order is not insertion order.
+                let published = format!("2025-01-{:02}T10:00:00+09:00", 1 + n % 28);
+                item(&format!("i{:05}", total - n), &published, "T")
+            })
+            .collect();
+        store.replace_items(&items).unwrap();
+        let all = store.all_items().unwrap();
+        assert_eq!(all.len(), total);
+        let keys: Vec<(Option<NaiveDate>, String)> = all
+            .iter()
+            .map(|i| (i.published_date(), i.id.clone()))
+            .collect();
+        let mut sorted = keys.clone();
+        sorted.sort();
+        assert!(keys == sorted, "not in store order");
+        for (from, days) in [(1, 27), (1, 1), (3, 14)] {
+            let from = NaiveDate::from_ymd_opt(2025, 1, from).unwrap();
+            let to = from + chrono::Days::new(days);
+            let read = store.items_published_between(from, to).unwrap();
+            let want: Vec<&str> = all
+                .iter()
+                .filter(|i| i.published_date().is_some_and(|d| d >= from && d <= to))
+                .map(|i| i.id.as_str())
+                .collect();
+            let got: Vec<&str> = read.iter().map(|i| i.id.as_str()).collect();
+            assert!(
+                got == want,
+                "{from}..{to}: {} read, {} wanted",
+                got.len(),
+                want.len()
+            );
+        }
+    }
+
     #[test]
     fn pages_walk_the_store_in_date_order() {
         let (_dir, store) = store_of_25(|n| 25 - n);
