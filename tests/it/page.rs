@@ -475,6 +475,13 @@ struct Cdp {
 
 impl Cdp {
     async fn call(&mut self, session: Option<&str>, method: &str, params: Value) -> Value {
+        let answer = self.answer(session, method, params).await;
+        assert!(answer.get("error").is_none(), "{method}: {answer}");
+        answer["result"].clone()
+    }
+
+    /// The browser's whole answer to a command, an error included.
+    async fn answer(&mut self, session: Option<&str>, method: &str, params: Value) -> Value {
         self.next += 1;
         let id = self.next;
         let mut msg = json!({"id": id, "method": method, "params": params});
@@ -482,7 +489,7 @@ impl Cdp {
             msg["sessionId"] = json!(s);
         }
         self.ws.send(&msg.to_string()).await;
-        let answer = tokio::time::timeout(Duration::from_secs(20), async {
+        tokio::time::timeout(Duration::from_secs(20), async {
             loop {
                 let v: Value = serde_json::from_str(&self.ws.recv().await).unwrap();
                 if v["id"] == id {
@@ -491,9 +498,7 @@ impl Cdp {
             }
         })
         .await
-        .unwrap_or_else(|_| panic!("{method}: no answer"));
-        assert!(answer.get("error").is_none(), "{method}: {answer}");
-        answer["result"].clone()
+        .unwrap_or_else(|_| panic!("{method}: no answer"))
     }
 
     /// The value of a JavaScript expression in the page.
@@ -540,7 +545,16 @@ impl Cdp {
             let wrapped = format!(
                 "(function(){{ try {{ return !!({expression}); }} catch (e) {{ return false; }} }})()"
             );
-            if self.eval(session, &wrapped).await == json!(true) {
+            // While the page navigates the browser may answer "Inspected target navigated or
+            // closed": not yet, ask again.
+            let answer = self
+                .answer(
+                    Some(session),
+                    "Runtime.evaluate",
+                    json!({"expression": wrapped, "returnByValue": true}),
+                )
+                .await;
+            if answer["result"]["result"]["value"] == json!(true) {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
