@@ -503,15 +503,21 @@ impl Cdp {
 
     /// The value of a JavaScript expression in the page.
     async fn eval(&mut self, session: &str, expression: &str) -> Value {
-        let r = self
-            .call(
-                Some(session),
-                "Runtime.evaluate",
-                json!({"expression": expression, "returnByValue": true}),
-            )
-            .await;
+        let answer = self.evaluate(session, expression).await;
+        assert!(answer.get("error").is_none(), "Runtime.evaluate: {answer}");
+        let r = &answer["result"];
         assert!(r.get("exceptionDetails").is_none(), "{expression}: {r}");
         r["result"]["value"].clone()
+    }
+
+    /// The browser's whole answer to evaluating an expression, an error included.
+    async fn evaluate(&mut self, session: &str, expression: &str) -> Value {
+        self.answer(
+            Some(session),
+            "Runtime.evaluate",
+            json!({"expression": expression, "returnByValue": true}),
+        )
+        .await
     }
 
     /// Loads a URL and waits until the new document has loaded.
@@ -547,13 +553,7 @@ impl Cdp {
             );
             // While the page navigates the browser may answer "Inspected target navigated or
             // closed": not yet, ask again.
-            let answer = self
-                .answer(
-                    Some(session),
-                    "Runtime.evaluate",
-                    json!({"expression": wrapped, "returnByValue": true}),
-                )
-                .await;
+            let answer = self.evaluate(session, &wrapped).await;
             if answer["result"]["result"]["value"] == json!(true) {
                 return;
             }
