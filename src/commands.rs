@@ -179,7 +179,7 @@ fn open_store(config: &Config) -> Result<Option<SledStore>> {
 async fn export_cmd(config: &Config, args: &ExportArgs) -> Result<ExitCode> {
     let range = export_range(args)?;
     let format: Format = args.format.parse().map_err(UsageError)?;
-    let bytes = match open_store(config)? {
+    match open_store(config)? {
         Some(store) => {
             let items = store.items_published_between(range.from, range.to)?;
             let request = export::Request {
@@ -192,7 +192,6 @@ async fn export_cmd(config: &Config, args: &ExportArgs) -> Result<ExitCode> {
             write_output_with(args.out.as_deref(), |out| {
                 export::render_to(items, &request, out)
             })?;
-            return Ok(ExitCode::SUCCESS);
         }
         None => {
             let mut query = match range.quarter {
@@ -203,10 +202,10 @@ async fn export_cmd(config: &Config, args: &ExportArgs) -> Result<ExitCode> {
             if args.all {
                 query.push_str("&all=true");
             }
-            from_daemon(config, &format!("/api/export?{query}")).await?
+            let bytes = from_daemon(config, &format!("/api/export?{query}")).await?;
+            write_output(args.out.as_deref(), &bytes)?;
         }
-    };
-    write_output(args.out.as_deref(), &bytes)?;
+    }
     Ok(ExitCode::SUCCESS)
 }
 
