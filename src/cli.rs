@@ -127,6 +127,15 @@ pub enum AlertsCommand {
 pub enum RulesCommand {
     /// Validate a rules directory (default: the built-in rules) without starting anything.
     Check { dir: Option<PathBuf> },
+    /// Train the kind model (rules/kind-model.tsv) on a labelled set.
+    Train {
+        /// The labelled set: JSON lines with title, summary and section.
+        #[arg(long, default_value = "tests/eval/items.jsonl")]
+        set: PathBuf,
+        /// Where to write the model.
+        #[arg(long, default_value = "rules/kind-model.tsv")]
+        out: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]

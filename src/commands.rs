@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, anyhow, bail};
 use chrono::{NaiveDate, Utc};
 
-use crate::classify::Classifier;
+use crate::classify::{Classifier, kind_model};
 use crate::cli::{
     AlertsCommand, Cli, Command, ConfigCommand, ExportArgs, ReviewCommand, RulesCommand,
 };
@@ -45,6 +45,9 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Rules {
             command: RulesCommand::Check { dir },
         } => rules_check(dir.as_deref()),
+        Command::Rules {
+            command: RulesCommand::Train { set, out },
+        } => rules_train(set, out),
         Command::Classify {
             file,
             source,
@@ -492,6 +495,26 @@ fn rules_check(dir: Option<&Path>) -> Result<ExitCode> {
         .unwrap_or_else(|| "built-in rules".into());
     println!(
         "{name}: valid, {files} files, {rules} rules, {keywords} keywords, {patterns} patterns"
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn rules_train(set: &Path, out: &Path) -> Result<ExitCode> {
+    let text = std::fs::read_to_string(set)
+        .with_context(|| format!("cannot read the labelled set {}", set.display()))?;
+    let examples = kind_model::read_examples(&set.display().to_string(), &text)?;
+    let model = kind_model::train(
+        &examples,
+        kind_model::REGULARISATION,
+        kind_model::describe_set(&text, examples.len()),
+    );
+    std::fs::write(out, model.to_text())
+        .with_context(|| format!("cannot write {}", out.display()))?;
+    println!(
+        "{}: {} features from {} labelled items",
+        out.display(),
+        model.features(),
+        examples.len()
     );
     Ok(ExitCode::SUCCESS)
 }

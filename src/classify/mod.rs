@@ -4,6 +4,7 @@
 //! report.md (relevance, kind, where it happened, sector, section). May import: model.
 //! Must not do I/O beyond reading a rules directory at start.
 
+pub mod kind_model;
 pub mod matcher;
 pub mod rules;
 
@@ -13,6 +14,7 @@ use std::str::FromStr;
 use sha2::{Digest, Sha256};
 
 use crate::model::{AttackType, Classification, EventType, Section, Sector, hex};
+use kind_model::{Kind, KindModel};
 use matcher::RuleSet;
 use rules::Vocabulary;
 
@@ -31,6 +33,8 @@ pub struct Input<'a> {
 #[derive(Debug)]
 pub struct Classifier {
     set: RuleSet,
+    /// Weighs in on the rules' kind decision (see [`kind_model`]).
+    model: KindModel,
     hash: String,
     files: usize,
 }
@@ -49,11 +53,34 @@ impl Classifier {
         }
     }
 
-    /// Validates and compiles rule files given as (name, text).
+    /// Validates and compiles rule files given as (name, text); a `kind-model.tsv` among them
+    /// replaces the built-in kind model.
     pub fn from_files(files: &[(String, String)]) -> Result<Classifier, rules::Error> {
-        let parsed = rules::parse_files(files)?;
+        let is_model =
+            |name: &str| Path::new(name).file_name() == Some(kind_model::FILE_NAME.as_ref());
+        let (models, rule_files): (Vec<_>, Vec<_>) =
+            files.iter().cloned().partition(|(name, _)| is_model(name));
+        let model = match models.first() {
+            Some((name, text)) => KindModel::parse(name, text),
+            None => KindModel::builtin(),
+        }
+        .map_err(|e| {
+            rules::Error(vec![rules::RuleError {
+                file: e.file.clone(),
+                rule: None,
+                reason: format!("line {}: {}", e.line, e.reason),
+            }])
+        })?;
+        let parsed = rules::parse_files(&rule_files)?;
+        let builtin_model = [(
+            kind_model::FILE_NAME.to_string(),
+            kind_model::BUILTIN.to_string(),
+        )];
+        let hashed = files
+            .iter()
+            .chain(builtin_model.iter().filter(|_| models.is_empty()));
         let mut hasher = Sha256::new();
-        for (name, text) in files {
+        for (name, text) in hashed {
             let short = Path::new(name)
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
@@ -73,6 +100,7 @@ impl Classifier {
         })?;
         Ok(Classifier {
             set,
+            model,
             hash,
             files: files.len(),
         })
@@ -156,40 +184,32 @@ impl Classifier {
             }
         }
 
-        let relevant = !cyber.is_empty() || !c.attack_types.is_empty();
-        if !relevant {
-            return decided(c, None, "no cyber-security content");
-        }
-        let has_kind = |k: &str| kinds.iter().any(|(t, _, _)| t == k);
-        let incident_in_title = in_title(Vocabulary::Kind, "incident");
-        // A headline whose subject is a government or a national agency acting in its own name
-        // ("U.S. charges Chinese hackers …", 「英国 NCSC …」) is that government's policy: the
-        // incident or vulnerability words after the verb are what the measure is about.
+        let by_rules = rule_kind(RuleEvidence {
+            relevant: !cyber.is_empty() || !c.attack_types.is_empty(),
+            has_kind: &|k: &str| kinds.iter().any(|(t, _, _)| t == k),
+            in_title: &|k: &str| in_title(Vocabulary::Kind, k),
+            incident_types: !c.event_types.is_empty() || !c.attack_types.is_empty(),
+        });
         let authority = in_title(Vocabulary::Kind, "authority");
-        let policy_in_title = authority || in_title(Vocabulary::Kind, "policy");
-        // A headline that tells the reader what to do (「…にご注意ください」「…のご確認を」) or
-        // explains a threat in general names harm only as the reason for the advice, so its
-        // incident words do not make it an incident; a foreign agency's advice is still policy.
-        // Advice in the lede alone ("Please be aware of fraudulent texts …" under "Text Message
-        // Phishing Scam") counts only when the headline names no incident.
-        let advice_in_title = in_title(Vocabulary::Kind, "advice");
-        if !policy_in_title && (advice_in_title || (has_kind("advice") && !incident_in_title)) {
-            return decided(c, None, "advice to readers, not a candidate");
-        }
-        let kind = if authority {
-            "policy"
-        } else if has_kind("notice") && !incident_in_title {
-            return decided(c, None, "an event notice or advert, not a candidate");
-        } else if has_kind("routine") && !incident_in_title {
-            return decided(c, None, "a routine advisory or patch notice");
-        } else if incident_in_title || (has_kind("incident") && !policy_in_title) {
-            "incident"
-        } else if has_kind("policy") {
-            "policy"
-        } else if has_kind("incident") || !c.event_types.is_empty() || !c.attack_types.is_empty() {
-            "incident"
+        let rules_kind = by_rules.unwrap_or(Kind::None);
+        let verdict = self.model.settle(input.title, input.summary, rules_kind);
+        let kind = if verdict.kind == rules_kind {
+            match by_rules {
+                Ok(kind) => kind,
+                Err(why) => return decided(c, None, why),
+            }
         } else {
-            return decided(c, None, "neither an incident nor a policy");
+            c.reasons.push(
+                &format!("kind={}", verdict.kind.name()),
+                &format!("{}:words", kind_model::FILE_NAME),
+                &verdict.words,
+            );
+            match verdict.kind {
+                Kind::None => {
+                    return decided(c, None, "the words say neither an incident nor a policy");
+                }
+                kind => kind,
+            }
         };
 
         // Where it happened: markers in the title outweigh the summary, the content outweighs
@@ -240,7 +260,7 @@ impl Classifier {
             _ => (false, "the publisher is foreign"),
         };
 
-        if kind == "policy" {
+        if kind == Kind::Policy {
             // Whose policy: the publisher's own country unless the title names another one
             // (a news site reporting a foreign government's strategy).
             let title_places: Vec<&str> = places
@@ -300,6 +320,56 @@ impl Classifier {
             "no critical-infrastructure sector"
         };
         decided(c, Some(section), &format!("incident, {why}, {sector_note}"))
+    }
+}
+
+/// What the rules found, for the kind decision.
+struct RuleEvidence<'a> {
+    /// Cyber-security words or an attack type.
+    relevant: bool,
+    /// A kind rule fired anywhere.
+    has_kind: &'a dyn Fn(&str) -> bool,
+    /// A kind rule fired on the title.
+    in_title: &'a dyn Fn(&str) -> bool,
+    /// An event or attack type was found.
+    incident_types: bool,
+}
+
+/// The rules' kind, or why the item is not a candidate.
+fn rule_kind(e: RuleEvidence<'_>) -> Result<Kind, &'static str> {
+    if !e.relevant {
+        return Err("no cyber-security content");
+    }
+    let has_kind = e.has_kind;
+    let incident_in_title = (e.in_title)("incident");
+    // A headline whose subject is a government or a national agency acting in its own name
+    // ("U.S. charges Chinese hackers …", 「英国 NCSC …」) is that government's policy: the
+    // incident or vulnerability words after the verb are what the measure is about.
+    let authority = (e.in_title)("authority");
+    let policy_in_title = authority || (e.in_title)("policy");
+    // A headline that tells the reader what to do (「…にご注意ください」「…のご確認を」) or
+    // explains a threat in general names harm only as the reason for the advice, so its
+    // incident words do not make it an incident; a foreign agency's advice is still policy.
+    // Advice in the lede alone ("Please be aware of fraudulent texts …" under "Text Message
+    // Phishing Scam") counts only when the headline names no incident.
+    let advice_in_title = (e.in_title)("advice");
+    if !policy_in_title && (advice_in_title || (has_kind("advice") && !incident_in_title)) {
+        return Err("advice to readers, not a candidate");
+    }
+    if authority {
+        Ok(Kind::Policy)
+    } else if has_kind("notice") && !incident_in_title {
+        Err("an event notice or advert, not a candidate")
+    } else if has_kind("routine") && !incident_in_title {
+        Err("a routine advisory or patch notice")
+    } else if incident_in_title || (has_kind("incident") && !policy_in_title) {
+        Ok(Kind::Incident)
+    } else if has_kind("policy") {
+        Ok(Kind::Policy)
+    } else if has_kind("incident") || e.incident_types {
+        Ok(Kind::Incident)
+    } else {
+        Err("neither an incident nor a policy")
     }
 }
 
@@ -366,8 +436,64 @@ mod tests {
         );
     }
 
+    /// Toy rule files come with a model that knows no words, so that they test the rules alone.
+    fn rules_alone(mut files: Vec<(String, String)>) -> Vec<(String, String)> {
+        files.push((
+            kind_model::FILE_NAME.to_string(),
+            "kizashi-kind-model\t1\nbias\t0\t0\t0\n".to_string(),
+        ));
+        files
+    }
+
+    // The rules find nothing in "Outage at the port" (no cyber word); the kind model knows
+    // that outages are incidents and says so in the reasons.
+    #[test]
+    fn the_kind_model_can_overrule_the_rules_and_says_why() {
+        let files = vec![
+            (
+                "cyber.toml".to_string(),
+                "vocabulary = \"cyber\"\n[[rules]]\nid = \"c\"\ntag = \"cyber\"\nkeywords = [\"cyber\"]\n"
+                    .to_string(),
+            ),
+            (
+                format!("dir/{}", kind_model::FILE_NAME),
+                "kizashi-kind-model\t1\nbias\t0\t0\t0\nA:outage\t0\t0\t1.5\nT:outage\t0\t0\t1\n"
+                    .to_string(),
+            ),
+        ];
+        let c = match Classifier::from_files(&files) {
+            Ok(c) => c,
+            Err(e) => panic!("{e:?}"),
+        };
+        let r = c.classify(Input {
+            title: "Outage at the port",
+            summary: "",
+            country: "US",
+            sector: None,
+        });
+        assert_eq!(r.section, Some(Section::AbroadOther));
+        let from_model: Vec<(&str, &str, Vec<&str>)> = r
+            .reasons
+            .iter()
+            .filter(|r| r.tag.starts_with("kind="))
+            .map(|r| (r.tag, r.rule, r.matched().collect()))
+            .collect();
+        assert_eq!(
+            from_model,
+            [("kind=incident", "kind-model.tsv:words", vec!["outage"])]
+        );
+        // In the summary alone the word weighs 1.5, short of the rules' 2: nothing changes.
+        let r = c.classify(Input {
+            title: "Port news",
+            summary: "An outage.",
+            country: "US",
+            sector: None,
+        });
+        assert_eq!(r.section, None);
+    }
+
     fn policy_files() -> Vec<(String, String)> {
-        vec![
+        rules_alone(vec![
             (
                 "kind.toml".to_string(),
                 "vocabulary = \"kind\"\n[[rules]]\nid = \"p\"\ntag = \"policy\"\nkeywords = [\"law\"]\n"
@@ -383,7 +509,7 @@ mod tests {
                 "vocabulary = \"place\"\n[[rules]]\nid = \"jp\"\ntag = \"JP\"\nkeywords = [\"japan\"]\n[[rules]]\nid = \"us\"\ntag = \"US\"\nkeywords = [\"us\"]\n"
                     .to_string(),
             ),
-        ]
+        ])
     }
 
     // A policy headline about Japan is Japanese policy, whoever publishes it; one that also names
@@ -446,7 +572,7 @@ keywords = ["guidance"]
             "vocabulary = \"cyber\"\n[[rules]]\nid = \"c\"\ntag = \"cyber\"\nkeywords = [\"不正アクセス\", \"breach\"]\n"
                 .to_string(),
         )];
-        let c = match Classifier::from_files(&files) {
+        let c = match Classifier::from_files(&rules_alone(files)) {
             Ok(c) => c,
             Err(e) => panic!("{e:?}"),
         };
@@ -470,7 +596,7 @@ keywords = ["guidance"]
     }
 
     fn authority_files() -> Vec<(String, String)> {
-        vec![
+        rules_alone(vec![
             (
                 "kind.toml".to_string(),
                 r#"vocabulary = "kind"
@@ -512,7 +638,7 @@ keywords = ["please be aware"]
                 "vocabulary = \"attack_type\"\n[[rules]]\nid = \"o\"\ntag = \"other\"\nkeywords = [\"phishing\"]\n"
                     .to_string(),
             ),
-        ]
+        ])
     }
 
     // A headline whose subject is a government acting is that government's policy, whatever

@@ -227,13 +227,14 @@ pub fn load_dir(dir: &Path) -> Result<Vec<(String, String)>, Error> {
     let mut files = Vec::new();
     for entry in entries {
         let path = entry.map_err(|e| fail(e.to_string()))?.path();
-        if path.extension().is_some_and(|e| e == "toml") {
+        let is_model = path.file_name() == Some(super::kind_model::FILE_NAME.as_ref());
+        if is_model || path.extension().is_some_and(|e| e == "toml") {
             let text = std::fs::read_to_string(&path)
                 .map_err(|e| fail(format!("{}: cannot read: {e}", path.display())))?;
             files.push((path.display().to_string(), text));
         }
     }
-    if files.is_empty() {
+    if files.iter().all(|(name, _)| !name.ends_with(".toml")) {
         return Err(fail("no *.toml rule files".into()));
     }
     files.sort();
@@ -244,6 +245,7 @@ pub fn load_dir(dir: &Path) -> Result<Vec<(String, String)>, Error> {
 pub fn builtin_files() -> Vec<(String, String)> {
     BUILTIN
         .iter()
+        .chain([&(super::kind_model::FILE_NAME, super::kind_model::BUILTIN)])
         .map(|(n, t)| (format!("rules/{n}"), t.to_string()))
         .collect()
 }
@@ -387,7 +389,11 @@ mod tests {
 
     #[test]
     fn builtin_rules_load() {
-        let rules = parse_files(&builtin_files()).expect("built-in rules validate");
+        let files: Vec<_> = builtin_files()
+            .into_iter()
+            .filter(|(name, _)| name.ends_with(".toml"))
+            .collect();
+        let rules = parse_files(&files).expect("built-in rules validate");
         for v in [
             Vocabulary::Cyber,
             Vocabulary::Kind,
