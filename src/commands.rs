@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, anyhow, bail};
 use chrono::{NaiveDate, Utc};
 
-use crate::classify::{Classifier, kind_model};
+use crate::classify::{Classifier, kind_training};
 use crate::cli::{
     AlertsCommand, Cli, Command, ConfigCommand, ExportArgs, ReviewCommand, RulesCommand,
 };
@@ -502,11 +502,11 @@ fn rules_check(dir: Option<&Path>) -> Result<ExitCode> {
 fn rules_train(set: &Path, out: &Path) -> Result<ExitCode> {
     let text = std::fs::read_to_string(set)
         .with_context(|| format!("cannot read the labelled set {}", set.display()))?;
-    let examples = kind_model::read_examples(&set.display().to_string(), &text)?;
-    let model = kind_model::train(
+    let examples = kind_training::read_examples(&set.display().to_string(), &text)?;
+    let model = kind_training::train(
         &examples,
-        kind_model::REGULARISATION,
-        kind_model::describe_set(&text, examples.len()),
+        kind_training::REGULARISATION,
+        kind_training::describe_set(&text, examples.len()),
     );
     std::fs::write(out, model.to_text())
         .with_context(|| format!("cannot write {}", out.display()))?;

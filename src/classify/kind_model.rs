@@ -6,28 +6,24 @@
 //! errors; a plain word model trained on the other labelled items was as good on its own, and
 //! wrong on different items. Their sum is better than either (see `rules/README.md`).
 //!
-//! The file (`rules/kind-model.tsv`) is written by `kizashi rules train`; its header names the
-//! labelled set's hash, so a test fails when labels change and the model was not retrained.
+//! The file (`rules/kind-model.tsv`) is written by `kizashi rules train` ([`super::kind_training`]);
+//! its header names the labelled set's hash, so a test fails when labels change and the model was
+//! not trained again.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
+use std::hash::Hasher;
 
-use rustc_hash::FxHashMap;
-use serde::Deserialize;
-use sha2::{Digest, Sha256};
+use rustc_hash::{FxHashMap, FxHasher};
 
 use super::matcher::normalize;
-use crate::model::hex;
 
 /// The model's file name inside a rules directory.
 pub const FILE_NAME: &str = "kind-model.tsv";
 /// The model compiled into the binary.
 pub const BUILTIN: &str = include_str!("../../rules/kind-model.tsv");
-const MAGIC: &str = "kizashi-kind-model";
-/// The regularisation of `kizashi rules train` (scikit-learn's `C`): chosen by scoring batches
-/// held out by turns, before the model was first used.
-pub const REGULARISATION: f64 = 3.0;
-/// The log-odds the rules' own kind adds to its class: chosen like [`REGULARISATION`].
+pub(super) const MAGIC: &str = "kizashi-kind-model";
+/// The log-odds the rules' own kind adds to its class: chosen, with the training's
+/// regularisation, by scoring batches held out by turns before the model was first used.
 pub const RULE_WEIGHT: f64 = 2.0;
 
 /// What an item is, as the report sees it.
@@ -49,7 +45,7 @@ impl Kind {
         }
     }
 
-    fn index(self) -> usize {
+    pub(super) fn index(self) -> usize {
         self as usize
     }
 
@@ -73,15 +69,31 @@ pub struct Error {
     pub reason: String,
 }
 
-/// Weights per word feature and kind.
+/// Weights per word and kind, ready to score items.
 #[derive(Debug, Clone)]
 pub struct KindModel {
-    weights: FxHashMap<String, [f32; 3]>,
+    /// Keyed by [`key`] of a field and a word: the word's weights in that field plus its weights
+    /// in either field (the file's `T:`/`S:` and `A:` lines), so one look-up per word.
+    weights: FxHashMap<u64, [f32; 3]>,
     bias: [f32; 3],
     rule_weight: f64,
-    regularisation: f64,
     /// `sha256:<hex> <n> items` of the labelled set it was trained on.
     trained_on: String,
+    features: usize,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Field {
+    Title,
+    Summary,
+}
+
+/// A field and a word as one number: 26,000 string keys were a third of classification's time.
+fn key(field: Field, word: &str) -> u64 {
+    let mut h = FxHasher::default();
+    h.write_u8(field as u8);
+    h.write(word.as_bytes());
+    h.finish()
 }
 
 /// The model's verdict on one item next to the rules'.
@@ -101,11 +113,9 @@ impl KindModel {
     /// are clearly against it.
     pub fn settle(&self, title: &str, summary: &str, rules: Kind) -> Verdict {
         let mut logits = self.bias.map(f64::from);
-        for_each_feature(title, summary, |feature| {
-            if let Some(w) = self.weights.get(feature) {
-                for (l, w) in logits.iter_mut().zip(w) {
-                    *l += f64::from(*w);
-                }
+        self.for_each_weight(title, summary, |_, w| {
+            for (l, w) in logits.iter_mut().zip(w) {
+                *l += f64::from(*w);
             }
         });
         logits[rules.index()] += self.rule_weight;
@@ -123,14 +133,21 @@ impl KindModel {
         Verdict { kind: best, words }
     }
 
+    fn for_each_weight(&self, title: &str, summary: &str, mut f: impl FnMut(&str, &[f32; 3])) {
+        for (field, text) in [(Field::Title, title), (Field::Summary, summary)] {
+            for_each_token(&normalize(text), |word| {
+                if let Some(w) = self.weights.get(&key(field, word)) {
+                    f(word, w);
+                }
+            });
+        }
+    }
+
     fn pulling_words(&self, title: &str, summary: &str, to: Kind, from: Kind) -> Vec<String> {
         let mut pull: BTreeMap<String, f64> = BTreeMap::new();
-        for_each_feature(title, summary, |feature| {
-            if let Some(w) = self.weights.get(feature) {
-                let word = feature.split_once(':').map_or(feature, |(_, w)| w);
-                *pull.entry(word.to_string()).or_default() +=
-                    f64::from(w[to.index()]) - f64::from(w[from.index()]);
-            }
+        self.for_each_weight(title, summary, |word, w| {
+            *pull.entry(word.to_string()).or_default() +=
+                f64::from(w[to.index()]) - f64::from(w[from.index()]);
         });
         let mut ranked: Vec<(String, f64)> = pull.into_iter().filter(|(_, p)| *p > 0.0).collect();
         ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
@@ -148,9 +165,10 @@ impl KindModel {
             weights: FxHashMap::default(),
             bias: [0.0; 3],
             rule_weight: RULE_WEIGHT,
-            regularisation: REGULARISATION,
             trained_on: String::new(),
+            features: 0,
         };
+        let mut seen = std::collections::HashSet::new();
         let mut seen_magic = false;
         let mut seen_bias = false;
         for (n, line) in text.lines().enumerate() {
@@ -184,7 +202,9 @@ impl KindModel {
             };
             match key {
                 "trained_on" => model.trained_on = fields[1..].join(" "),
-                "regularisation" => model.regularisation = number(1)?,
+                "regularisation" => {
+                    number(1)?;
+                }
                 "rule_weight" => model.rule_weight = number(1)?,
                 "classes" => {
                     if fields[1..] != ["none", "policy", "incident"] {
@@ -196,8 +216,24 @@ impl KindModel {
                     seen_bias = true;
                 }
                 _ if key.starts_with("T:") || key.starts_with("S:") || key.starts_with("A:") => {
-                    if model.weights.insert(key.to_string(), three()?).is_some() {
+                    let w = three()?;
+                    if !seen.insert(key) {
                         return Err(fail(n, format!("{key}: given twice")));
+                    }
+                    model.features += 1;
+                    let fields: &[Field] = match &key[..2] {
+                        "T:" => &[Field::Title],
+                        "S:" => &[Field::Summary],
+                        _ => &[Field::Title, Field::Summary],
+                    };
+                    for field in fields {
+                        let sum = model
+                            .weights
+                            .entry(self::key(*field, &key[2..]))
+                            .or_default();
+                        for (s, w) in sum.iter_mut().zip(w) {
+                            *s += w;
+                        }
                     }
                 }
                 _ => return Err(fail(n, format!("unknown line {key:?}"))),
@@ -212,55 +248,28 @@ impl KindModel {
         Ok(model)
     }
 
-    /// The file `parse` reads back: features in name order, weights to four decimals.
-    pub fn to_text(&self) -> String {
-        let mut out = String::new();
-        out.push_str(
-            "# The kind model: log-odds of none, policy and incident per word of an item's title (T:),\n\
-             # summary (S:) or either (A:). Written by `kizashi rules train`; do not edit by hand:\n\
-             # add labelled items to tests/eval/items.jsonl and train again.\n",
-        );
-        let _ = writeln!(out, "{MAGIC}\t1");
-        let _ = writeln!(out, "trained_on\t{}", self.trained_on.replace(' ', "\t"));
-        let _ = writeln!(out, "regularisation\t{}", self.regularisation);
-        let _ = writeln!(out, "rule_weight\t{}", self.rule_weight);
-        out.push_str("classes\tnone\tpolicy\tincident\n");
-        let _ = writeln!(
-            out,
-            "bias\t{:.4}\t{:.4}\t{:.4}",
-            self.bias[0], self.bias[1], self.bias[2]
-        );
-        let mut features: Vec<(&String, &[f32; 3])> = self.weights.iter().collect();
-        features.sort_by(|a, b| a.0.cmp(b.0));
-        for (feature, w) in features {
-            let _ = writeln!(out, "{feature}\t{:.4}\t{:.4}\t{:.4}", w[0], w[1], w[2]);
-        }
-        out
-    }
-
     /// `sha256:<hex> <n> items` of the set the model was trained on.
     pub fn trained_on(&self) -> &str {
         &self.trained_on
     }
 
+    /// The number of weighted features in its file.
     pub fn features(&self) -> usize {
-        self.weights.len()
+        self.features
     }
 }
 
-/// Calls `f` with every feature of an item, once per occurrence: each title word as `T:` and
-/// `A:`, each summary word as `S:` and `A:`. Words are runs of letters and digits (inner
-/// apostrophes and hyphens kept); Japanese and Chinese text, which has no spaces, gives
-/// overlapping pairs of characters.
-fn for_each_feature(title: &str, summary: &str, mut f: impl FnMut(&str)) {
-    let mut key = String::new();
+/// Calls `f` with the name of every feature of an item, once per occurrence: each title word as
+/// `T:` and `A:`, each summary word as `S:` and `A:` (the names of the model file).
+pub(super) fn for_each_feature(title: &str, summary: &str, mut f: impl FnMut(&str)) {
+    let mut name = String::new();
     for (prefix, text) in [("T:", title), ("S:", summary)] {
-        for_each_token(&normalize(text), |token| {
+        for_each_token(&normalize(text), |word| {
             for p in [prefix, "A:"] {
-                key.clear();
-                key.push_str(p);
-                key.push_str(token);
-                f(&key);
+                name.clear();
+                name.push_str(p);
+                name.push_str(word);
+                f(&name);
             }
         });
     }
@@ -270,7 +279,9 @@ fn is_cjk(ch: char) -> bool {
     matches!(ch, '\u{3005}' | '\u{3040}'..='\u{30ff}' | '\u{3400}'..='\u{4dbf}' | '\u{4e00}'..='\u{9fff}' | '\u{f900}'..='\u{faff}')
 }
 
-fn for_each_token(text: &str, mut f: impl FnMut(&str)) {
+/// Words are runs of letters and digits (inner apostrophes and hyphens kept); Japanese and
+/// Chinese text, which has no spaces, gives overlapping pairs of characters.
+pub(super) fn for_each_token(text: &str, mut f: impl FnMut(&str)) {
     let mut word = String::new();
     let mut run: Vec<char> = Vec::new();
     let mut pair = String::new();
@@ -312,213 +323,6 @@ fn for_each_token(text: &str, mut f: impl FnMut(&str)) {
     flush_run(&mut run, &mut f);
 }
 
-/// One labelled item of the training set (the evaluation set's lines; other fields ignored).
-#[derive(Debug, Deserialize)]
-struct Labelled {
-    title: String,
-    #[serde(default)]
-    summary: String,
-    section: Option<String>,
-}
-
-/// An item to learn from.
-#[derive(Debug, Clone)]
-pub struct Example {
-    pub title: String,
-    pub summary: String,
-    pub kind: Kind,
-}
-
-/// Reads a labelled set (JSON lines with `title`, `summary` and `section`).
-pub fn read_examples(file: &str, text: &str) -> Result<Vec<Example>, Error> {
-    let mut examples = Vec::new();
-    for (n, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let fail = |reason: String| Error {
-            file: file.to_string(),
-            line: n + 1,
-            reason,
-        };
-        let item: Labelled = serde_json::from_str(line).map_err(|e| fail(e.to_string()))?;
-        let kind = Kind::of_section(item.section.as_deref()).ok_or_else(|| {
-            fail(format!(
-                "section {:?} is not 1, 2.1, 2.2, 3.1, 3.2 or null",
-                item.section
-            ))
-        })?;
-        examples.push(Example {
-            title: item.title,
-            summary: item.summary,
-            kind,
-        });
-    }
-    if examples.is_empty() {
-        return Err(Error {
-            file: file.to_string(),
-            line: 0,
-            reason: "no labelled items".into(),
-        });
-    }
-    Ok(examples)
-}
-
-/// `sha256:<hex> <n> items`, as a model's header records its training set.
-pub fn describe_set(text: &str, items: usize) -> String {
-    format!(
-        "sha256:{} {items} items",
-        hex(&Sha256::digest(text.as_bytes()))
-    )
-}
-
-/// Fits the model by L-BFGS on `regularisation · Σ log-loss + ½‖W‖²` (the intercepts are not
-/// penalised), the objective of scikit-learn's `LogisticRegression(C=regularisation)`.
-pub fn train(examples: &[Example], regularisation: f64, trained_on: String) -> KindModel {
-    let mut index: BTreeMap<String, usize> = BTreeMap::new();
-    let rows: Vec<(Vec<(usize, f64)>, usize)> = examples
-        .iter()
-        .map(|e| {
-            let mut counts: BTreeMap<usize, f64> = BTreeMap::new();
-            for_each_feature(&e.title, &e.summary, |feature| {
-                let next = index.len();
-                let i = *index.entry(feature.to_string()).or_insert(next);
-                *counts.entry(i).or_default() += 1.0;
-            });
-            (counts.into_iter().collect(), e.kind.index())
-        })
-        .collect();
-    let features = index.len();
-    let objective = |theta: &[f64], grad: &mut [f64]| -> f64 {
-        grad.fill(0.0);
-        let (w, b) = theta.split_at(features * 3);
-        let mut loss = 0.0;
-        for (x, y) in &rows {
-            let mut logits = [b[0], b[1], b[2]];
-            for &(i, v) in x {
-                for (k, l) in logits.iter_mut().enumerate() {
-                    *l += w[i * 3 + k] * v;
-                }
-            }
-            let top = logits.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-            let sum: f64 = logits.iter().map(|l| (l - top).exp()).sum();
-            let log_sum = top + sum.ln();
-            loss += log_sum - logits[*y];
-            for k in 0..3 {
-                let p = (logits[k] - log_sum).exp();
-                let d = regularisation * (p - if k == *y { 1.0 } else { 0.0 });
-                for &(i, v) in x {
-                    grad[i * 3 + k] += d * v;
-                }
-                grad[features * 3 + k] += d;
-            }
-        }
-        let mut penalty = 0.0;
-        for (g, t) in grad[..features * 3].iter_mut().zip(w) {
-            *g += t;
-            penalty += t * t;
-        }
-        regularisation * loss + 0.5 * penalty
-    };
-    let theta = lbfgs(features * 3 + 3, objective);
-    let (w, b) = theta.split_at(features * 3);
-    let weights = index
-        .into_iter()
-        .filter_map(|(feature, i)| {
-            let v = [w[i * 3] as f32, w[i * 3 + 1] as f32, w[i * 3 + 2] as f32];
-            // Weights that round to 0.0000 in the file change nothing.
-            v.iter().any(|x| x.abs() >= 0.00005).then_some((feature, v))
-        })
-        .collect();
-    KindModel {
-        weights,
-        bias: [b[0] as f32, b[1] as f32, b[2] as f32],
-        rule_weight: RULE_WEIGHT,
-        regularisation,
-        trained_on,
-    }
-}
-
-/// Minimises a smooth convex function from zero: limited-memory BFGS (ten pairs) with a
-/// backtracking line search.
-fn lbfgs(n: usize, mut f: impl FnMut(&[f64], &mut [f64]) -> f64) -> Vec<f64> {
-    const MEMORY: usize = 10;
-    const MAX_ITERATIONS: usize = 1000;
-    let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>();
-    let mut x = vec![0.0; n];
-    let mut g = vec![0.0; n];
-    let mut fx = f(&x, &mut g);
-    let mut pairs: std::collections::VecDeque<(Vec<f64>, Vec<f64>, f64)> = Default::default();
-    let mut next = vec![0.0; n];
-    let mut next_g = vec![0.0; n];
-    for iteration in 0..MAX_ITERATIONS {
-        if g.iter().all(|v| v.abs() < 1e-5) {
-            break;
-        }
-        // Two-loop recursion: d = -H·g.
-        let mut d: Vec<f64> = g.iter().map(|v| -v).collect();
-        let mut alphas = Vec::with_capacity(pairs.len());
-        for (s, y, rho) in pairs.iter().rev() {
-            let a = rho * dot(s, &d);
-            for (di, yi) in d.iter_mut().zip(y) {
-                *di -= a * yi;
-            }
-            alphas.push(a);
-        }
-        if let Some((s, y, _)) = pairs.back() {
-            let gamma = dot(s, y) / dot(y, y);
-            d.iter_mut().for_each(|v| *v *= gamma);
-        }
-        for ((s, y, rho), a) in pairs.iter().zip(alphas.iter().rev()) {
-            let beta = rho * dot(y, &d);
-            for (di, si) in d.iter_mut().zip(s) {
-                *di += (a - beta) * si;
-            }
-        }
-        let slope = dot(&g, &d);
-        if slope >= 0.0 {
-            // Not a descent direction (numerical trouble): start the memory again.
-            pairs.clear();
-            d = g.iter().map(|v| -v).collect();
-        }
-        let slope = dot(&g, &d);
-        let mut step = if iteration == 0 {
-            1.0 / dot(&g, &g).sqrt().max(1.0)
-        } else {
-            1.0
-        };
-        let mut accepted = false;
-        for _ in 0..50 {
-            for ((ni, xi), di) in next.iter_mut().zip(&x).zip(&d) {
-                *ni = xi + step * di;
-            }
-            let f_next = f(&next, &mut next_g);
-            if f_next <= fx + 1e-4 * step * slope {
-                let s: Vec<f64> = next.iter().zip(&x).map(|(a, b)| a - b).collect();
-                let y: Vec<f64> = next_g.iter().zip(&g).map(|(a, b)| a - b).collect();
-                let sy = dot(&s, &y);
-                if sy > 1e-12 {
-                    if pairs.len() == MEMORY {
-                        pairs.pop_front();
-                    }
-                    pairs.push_back((s, y, 1.0 / sy));
-                }
-                let improvement = fx - f_next;
-                std::mem::swap(&mut x, &mut next);
-                std::mem::swap(&mut g, &mut next_g);
-                fx = f_next;
-                accepted = improvement > 1e-12 * fx.abs().max(1.0);
-                break;
-            }
-            step *= 0.5;
-        }
-        if !accepted {
-            break;
-        }
-    }
-    x
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -551,52 +355,29 @@ mod tests {
         assert_eq!(tokens("港 a"), ["港", "a"]);
     }
 
-    fn example(title: &str, kind: Kind) -> Example {
-        Example {
-            title: title.into(),
-            summary: String::new(),
-            kind,
-        }
-    }
-
+    // A title word's weight is its `T:` line plus its `A:` line; a summary word's, `S:` plus `A:`.
     #[test]
-    fn learns_words_and_round_trips_through_its_file() {
-        let examples = vec![
-            example("hospital hit by ransomware", Kind::Incident),
-            example("airport hit by ransomware", Kind::Incident),
-            example("port systems down after attack", Kind::Incident),
-            example("government publishes cyber strategy", Kind::Policy),
-            example("new cyber law passed", Kind::Policy),
-            example("agency publishes guidance", Kind::Policy),
-            example("webinar next week", Kind::None),
-            example("patch tuesday bulletin", Kind::None),
-            example("weekly bulletin", Kind::None),
-        ];
-        // Ten of each, so that the words are learnt with some confidence.
-        let examples: Vec<Example> = (0..10).flat_map(|_| examples.clone()).collect();
-        let model = train(&examples, REGULARISATION, "test".into());
+    fn a_word_weighs_its_field_and_either_field() {
+        let text = "kizashi-kind-model\t1\nbias\t0\t0\t0\n\
+                    A:outage\t0\t0\t1.5\nT:outage\t0\t0\t1\nS:outage\t0\t0.25\t0\n";
+        let model = KindModel::parse("m.tsv", text).unwrap();
+        assert_eq!(model.features(), 3);
+        assert_eq!(model.weights[&key(Field::Title, "outage")], [0.0, 0.0, 2.5]);
         assert_eq!(
-            model.settle("bank hit by ransomware", "", Kind::None).kind,
-            Kind::Incident
+            model.weights[&key(Field::Summary, "outage")],
+            [0.0, 0.25, 1.5]
         );
-        let v = model.settle("ministry publishes strategy", "", Kind::None);
-        assert_eq!(v.kind, Kind::Policy);
-        assert!(v.words.contains(&"publishes".to_string()), "{:?}", v.words);
-        // Agreement costs nothing and says nothing.
-        let v = model.settle("weekly bulletin", "", Kind::None);
-        assert_eq!((v.kind, v.words.len()), (Kind::None, 0));
-        // Words the model never saw leave the rules' kind as it is.
-        assert_eq!(model.settle("zzz", "", Kind::Policy).kind, Kind::Policy);
-
-        let text = model.to_text();
-        let back = KindModel::parse("m.tsv", &text).unwrap();
-        assert_eq!(back.to_text(), text);
-        assert_eq!(back.features(), model.features());
+        let v = model.settle("Outage", "", Kind::None);
+        assert_eq!(
+            (v.kind, v.words),
+            (Kind::Incident, vec!["outage".to_string()])
+        );
+        assert_eq!(model.settle("", "Outage", Kind::None).kind, Kind::None);
     }
 
     #[test]
     fn a_broken_file_names_its_line() {
-        let good = KindModel::builtin().unwrap().to_text();
+        let good = BUILTIN;
         let cases = [
             ("", "empty model file"),
             ("something else\n", "not a kind model"),
@@ -612,16 +393,5 @@ mod tests {
             let e = KindModel::parse("m.tsv", text).unwrap_err().to_string();
             assert!(e.starts_with("m.tsv:") && e.contains(wanted), "{e}");
         }
-    }
-
-    #[test]
-    fn a_labelled_set_with_a_wrong_section_names_its_line() {
-        let e = read_examples("set.jsonl", "{\"title\":\"a\",\"section\":\"4\"}\n")
-            .unwrap_err()
-            .to_string();
-        assert!(e.starts_with("set.jsonl:1: section"), "{e}");
-        let ok =
-            read_examples("set.jsonl", "{\"title\":\"a\",\"section\":null,\"x\":1}\n").unwrap();
-        assert_eq!(ok[0].kind, Kind::None);
     }
 }

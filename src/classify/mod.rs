@@ -5,6 +5,7 @@
 //! Must not do I/O beyond reading a rules directory at start.
 
 pub mod kind_model;
+pub mod kind_training;
 pub mod matcher;
 pub mod rules;
 
