@@ -53,7 +53,9 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
             source,
             country,
         } => {
-            let config = if source.is_some() {
+            // A named configuration brings its `rules_dir` (someone writing rules is checking
+            // theirs); without one, the built-in rules need no configuration at all.
+            let config = if source.is_some() || cli.config.is_some() {
                 Some(load_config(&cli)?)
             } else {
                 None
@@ -508,7 +510,10 @@ fn rules_train(set: &Path, out: &Path) -> Result<ExitCode> {
         kind_training::REGULARISATION,
         kind_training::describe_set(&text, examples.len()),
     );
-    std::fs::write(out, model.to_text())
+    // Written aside and renamed, so that an interrupted run leaves the old model whole.
+    let aside = out.with_extension("tsv.part");
+    std::fs::write(&aside, model.to_text())
+        .and_then(|()| std::fs::rename(&aside, out))
         .with_context(|| format!("cannot write {}", out.display()))?;
     println!(
         "{}: {} features from {} labelled items",

@@ -361,6 +361,91 @@ async fn builtin_configuration_and_rules_check() {
     );
 }
 
+// `rules train` writes a model that `rules check` and `classify` then use from a rules directory;
+// a labelled line it cannot use names the file and line, and nothing is written.
+#[tokio::test]
+async fn rules_train_writes_a_model_a_rules_directory_uses() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules_dir = dir.path().join("rules");
+    std::fs::create_dir(&rules_dir).unwrap();
+    std::fs::write(
+        rules_dir.join("cyber.toml"),
+        "vocabulary = \"cyber\"\n[[rules]]\nid = \"c\"\ntag = \"cyber\"\nkeywords = [\"cyber\"]\n",
+    )
+    .unwrap();
+    let mut set = String::new();
+    for _ in 0..10 {
+        set.push_str(
+            "{\"title\": \"Outage halts trains\", \"summary\": \"\", \"section\": \"2.2\"}\n",
+        );
+        set.push_str("{\"title\": \"Weekly bulletin\", \"summary\": \"\", \"section\": null}\n");
+    }
+    let set_path = dir.path().join("set.jsonl");
+    std::fs::write(&set_path, &set).unwrap();
+    let model = rules_dir.join("kind-model.tsv");
+    let out = kizashi(&[
+        "rules",
+        "train",
+        "--set",
+        set_path.to_str().unwrap(),
+        "--out",
+        model.to_str().unwrap(),
+    ])
+    .await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("from 20 labelled items"),
+        "{}",
+        text(&out.stdout)
+    );
+    let check = kizashi(&["rules", "check", rules_dir.to_str().unwrap()]).await;
+    assert!(check.status.success(), "{}", text(&check.stderr));
+
+    // The rules find no cyber word in it; the trained words make it an incident.
+    let config = dir.path().join("kizashi.toml");
+    std::fs::write(
+        &config,
+        format!("rules_dir = {:?}\n", rules_dir.to_str().unwrap()),
+    )
+    .unwrap();
+    let item = dir.path().join("item.json");
+    std::fs::write(
+        &item,
+        "{\"title\": \"Outage halts trains\", \"summary\": \"\"}",
+    )
+    .unwrap();
+    let classified = kizashi(&[
+        "--config",
+        config.to_str().unwrap(),
+        "classify",
+        item.to_str().unwrap(),
+    ])
+    .await;
+    let shown = text(&classified.stdout);
+    assert!(classified.status.success(), "{}", text(&classified.stderr));
+    assert!(shown.contains("kind-model.tsv:words"), "{shown}");
+
+    let bad_set = dir.path().join("bad.jsonl");
+    std::fs::write(&bad_set, "{\"title\": \"x\", \"section\": \"9\"}\n").unwrap();
+    let before = std::fs::read(&model).unwrap();
+    let bad = kizashi(&[
+        "rules",
+        "train",
+        "--set",
+        bad_set.to_str().unwrap(),
+        "--out",
+        model.to_str().unwrap(),
+    ])
+    .await;
+    assert!(!bad.status.success());
+    assert!(
+        text(&bad.stderr).contains("bad.jsonl:1: section"),
+        "{}",
+        text(&bad.stderr)
+    );
+    assert_eq!(std::fs::read(&model).unwrap(), before);
+}
+
 #[tokio::test]
 async fn sources_test_shows_what_a_listing_would_give() {
     let server = MockServer::start().await;
