@@ -34,6 +34,8 @@
 //!   kind model trained on every part through fresh9; then tuned on in general terms.
 //! - `fresh11`: an eleventh batch, sealed like fresh6, scored once with the rules and the kind
 //!   model of fresh10; not tuned on.
+//! - `fresh12`: a twelfth batch, sealed like fresh6, scored once with the rules (organisations.toml
+//!   grown to 2,356 names) and the kind model of fresh11; not tuned on.
 //!
 //! The held-out parts are printed separately because an acceptance check scores a set this
 //! repository does not contain, and only the held-out figures say how well the rules
@@ -85,9 +87,9 @@ fn load() -> Vec<Item> {
         .collect()
 }
 
-const SPLITS: [&str; 13] = [
+const SPLITS: [&str; 14] = [
     "tune", "heldout", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7",
-    "fresh8", "fresh9", "fresh10", "fresh11",
+    "fresh8", "fresh9", "fresh10", "fresh11", "fresh12",
 ];
 
 fn held_out(items: &[Item], index: usize) -> bool {
@@ -445,7 +447,7 @@ fn the_kind_model_is_the_one_trained_on_this_set() {
 }
 
 /// Parts no rule was tuned on: their rows in the test below are unseen by the rules and the model.
-const UNTUNED: [&str; 2] = ["fresh7", "fresh11"];
+const UNTUNED: [&str; 3] = ["fresh7", "fresh11", "fresh12"];
 
 // An honest figure for the kind model: each part scored by a model trained on every other part.
 // On parts the rules were tuned on, the rules alone are right by construction and the model can
