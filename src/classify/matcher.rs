@@ -151,7 +151,18 @@ impl RuleSet {
         if title_hits.words.is_empty() && summary_hits.words.is_empty() {
             return hits;
         }
-        for (ri, rule) in self.rules.iter().enumerate() {
+        // Only rules with a word in either field can fire: walking all of them was a third of
+        // classification's time once organisations.toml had thousands.
+        let mut candidates: Vec<usize> = title_hits
+            .words
+            .keys()
+            .chain(summary_hits.words.keys())
+            .copied()
+            .collect();
+        candidates.sort_unstable();
+        candidates.dedup();
+        for ri in candidates {
+            let rule = &self.rules[ri];
             let Fields {
                 title: in_title,
                 summary: in_summary,
