@@ -110,6 +110,14 @@ impl RuleSet {
                 (edge(bytes.first()), edge(bytes.last()))
             })
             .collect();
+        // The automaton and the regexes hold the words now; the daemon keeps the rules for their
+        // names and tags only.
+        let mut rules = rules;
+        for rule in &mut rules {
+            rule.keywords = Vec::new();
+            rule.patterns = Vec::new();
+            rule.unless = Vec::new();
+        }
         Ok(RuleSet {
             rules,
             keywords,
