@@ -73,13 +73,15 @@ impl Classifier {
             }])
         })?;
         let parsed = rules::parse_files(&rule_files)?;
-        let builtin_model = [(
-            kind_model::FILE_NAME.to_string(),
-            kind_model::BUILTIN.to_string(),
-        )];
-        let hashed = files
-            .iter()
-            .chain(builtin_model.iter().filter(|_| models.is_empty()));
+        // A directory without its own model is classified with the built-in one, so that one's
+        // text is part of what the hash says.
+        let builtin_model = models.is_empty().then(|| {
+            (
+                kind_model::FILE_NAME.to_string(),
+                kind_model::BUILTIN.to_string(),
+            )
+        });
+        let hashed = files.iter().chain(builtin_model.iter());
         let mut hasher = Sha256::new();
         for (name, text) in hashed {
             let short = Path::new(name)
@@ -491,6 +493,27 @@ mod tests {
             sector: None,
         });
         assert_eq!(r.section, None);
+    }
+
+    // The model is part of what the rules' hash covers (a new model re-tags stored items), also
+    // when a directory leaves it to the built-in one.
+    #[test]
+    fn the_hash_covers_the_kind_model() {
+        let hash = |files: Vec<(String, String)>| match Classifier::from_files(&files) {
+            Ok(c) => c.hash().to_string(),
+            Err(e) => panic!("{e:?}"),
+        };
+        let without_model = policy_files()
+            .into_iter()
+            .filter(|(name, _)| name != kind_model::FILE_NAME)
+            .collect::<Vec<_>>();
+        let mut with_builtin = without_model.clone();
+        with_builtin.push((
+            kind_model::FILE_NAME.to_string(),
+            kind_model::BUILTIN.to_string(),
+        ));
+        assert_eq!(hash(without_model.clone()), hash(with_builtin));
+        assert_ne!(hash(without_model), hash(policy_files()));
     }
 
     fn policy_files() -> Vec<(String, String)> {
