@@ -110,7 +110,8 @@ impl KindModel {
     }
 
     /// Sums the model's log-odds and the rules' kind: the rules' kind wins unless the words
-    /// are clearly against it.
+    /// are clearly against it. Title and summary come as [`normalize`] gives them (the
+    /// classifier normalises them once for the rules and the model).
     pub fn settle(&self, title: &str, summary: &str, rules: Kind) -> Verdict {
         let mut logits = self.bias.map(f64::from);
         self.for_each_weight(title, summary, |_, w| {
@@ -135,7 +136,7 @@ impl KindModel {
 
     fn for_each_weight(&self, title: &str, summary: &str, mut f: impl FnMut(&str, &[f32; 3])) {
         for (field, text) in [(Field::Title, title), (Field::Summary, summary)] {
-            for_each_token(&normalize(text), |word| {
+            for_each_token(text, |word| {
                 if let Some(w) = self.weights.get(&key(field, word)) {
                     f(word, w);
                 }
@@ -367,12 +368,15 @@ mod tests {
             model.weights[&key(Field::Summary, "outage")],
             [0.0, 0.25, 1.5]
         );
-        let v = model.settle("Outage", "", Kind::None);
+        let v = model.settle(&normalize("Outage"), "", Kind::None);
         assert_eq!(
             (v.kind, v.words),
             (Kind::Incident, vec!["outage".to_string()])
         );
-        assert_eq!(model.settle("", "Outage", Kind::None).kind, Kind::None);
+        assert_eq!(
+            model.settle("", &normalize("Outage"), Kind::None).kind,
+            Kind::None
+        );
     }
 
     #[test]

@@ -142,11 +142,11 @@ impl RuleSet {
     }
 
     /// One pass over an item: the hits over title and summary (as [`RuleSet::matches`]) and
-    /// the hits over the title alone (as `matches(title, "")`), each field normalised and
-    /// searched once.
+    /// the hits over the title alone (as `matches(title, "")`), each field searched once. The
+    /// fields come already [`normalize`]d: the classifier's kind model reads the same text.
     pub fn matches_with_title(&self, title: &str, summary: &str) -> (Hits, Hits) {
-        let title_hits = self.field_hits(&normalize(title));
-        let summary_hits = self.field_hits(&normalize(summary));
+        let title_hits = self.field_hits(title);
+        let summary_hits = self.field_hits(summary);
         (
             self.combine(&title_hits, &summary_hits),
             self.combine(&title_hits, &FieldHits::default()),

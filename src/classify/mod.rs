@@ -122,8 +122,11 @@ impl Classifier {
 
     /// Classifies one item.
     pub fn classify(&self, input: Input<'_>) -> Classification {
-        // One pass: both fields searched once, the title's own hits kept apart.
-        let (hits, title_hits) = self.set.matches_with_title(input.title, input.summary);
+        // Normalised once for the rules and the kind model; one pass over both fields, the
+        // title's own hits kept apart.
+        let title = matcher::normalize(input.title);
+        let summary = matcher::normalize(input.summary);
+        let (hits, title_hits) = self.set.matches_with_title(&title, &summary);
         let fired_rules = hits.fired();
         let mut c = Classification::default();
         let fired = |v: Vocabulary| -> Vec<(String, String, Vec<String>)> {
@@ -195,7 +198,7 @@ impl Classifier {
         });
         let authority = in_title(Vocabulary::Kind, "authority");
         let rules_kind = by_rules.unwrap_or(Kind::None);
-        let verdict = self.model.settle(input.title, input.summary, rules_kind);
+        let verdict = self.model.settle(&title, &summary, rules_kind);
         let kind = if verdict.kind == rules_kind {
             match by_rules {
                 Ok(kind) => kind,
@@ -242,7 +245,6 @@ impl Classifier {
             .flat_map(|ri| title_hits.words(ri).unwrap_or_default().to_vec())
             .collect();
         let headline_starts_with = |words: &[String]| -> bool {
-            let title = matcher::normalize(input.title);
             let head = title
                 .trim_start_matches(|ch: char| ch.is_whitespace() || "「『【[(“\"'‘".contains(ch));
             words.iter().any(|w| head.starts_with(w.as_str()))
