@@ -19,6 +19,14 @@ use super::matcher::normalize;
 
 /// The model's file name inside a rules directory.
 pub const FILE_NAME: &str = "kind-model.tsv";
+/// A model that knows no words: in a rules directory it leaves the kind to the rules alone.
+pub const NEUTRAL: &str = "kizashi-kind-model\t1\nbias\t0\t0\t0\n";
+
+/// Whether a rules directory's file is its kind model (the rule files are its `*.toml`).
+pub fn is_model_file(path: &std::path::Path) -> bool {
+    path.file_name() == Some(FILE_NAME.as_ref())
+}
+
 /// The model compiled into the binary.
 pub const BUILTIN: &str = include_str!("../../rules/kind-model.tsv");
 pub(super) const MAGIC: &str = "kizashi-kind-model";

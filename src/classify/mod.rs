@@ -57,10 +57,10 @@ impl Classifier {
     /// Validates and compiles rule files given as (name, text); a `kind-model.tsv` among them
     /// replaces the built-in kind model.
     pub fn from_files(files: &[(String, String)]) -> Result<Classifier, rules::Error> {
-        let is_model =
-            |name: &str| Path::new(name).file_name() == Some(kind_model::FILE_NAME.as_ref());
-        let (models, rule_files): (Vec<_>, Vec<_>) =
-            files.iter().cloned().partition(|(name, _)| is_model(name));
+        let (models, rule_files): (Vec<_>, Vec<_>) = files
+            .iter()
+            .cloned()
+            .partition(|(name, _)| kind_model::is_model_file(Path::new(name)));
         let model = match models.first() {
             Some((name, text)) => KindModel::parse(name, text),
             None => KindModel::builtin(),
@@ -445,7 +445,7 @@ mod tests {
     fn rules_alone(mut files: Vec<(String, String)>) -> Vec<(String, String)> {
         files.push((
             kind_model::FILE_NAME.to_string(),
-            "kizashi-kind-model\t1\nbias\t0\t0\t0\n".to_string(),
+            kind_model::NEUTRAL.to_string(),
         ));
         files
     }
@@ -462,8 +462,7 @@ mod tests {
             ),
             (
                 format!("dir/{}", kind_model::FILE_NAME),
-                "kizashi-kind-model\t1\nbias\t0\t0\t0\nA:outage\t0\t0\t1.5\nT:outage\t0\t0\t1\n"
-                    .to_string(),
+                format!("{}A:outage\t0\t0\t1.5\nT:outage\t0\t0\t1\n", kind_model::NEUTRAL),
             ),
         ];
         let c = match Classifier::from_files(&files) {

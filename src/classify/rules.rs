@@ -227,8 +227,8 @@ pub fn load_dir(dir: &Path) -> Result<Vec<(String, String)>, Error> {
     let mut files = Vec::new();
     for entry in entries {
         let path = entry.map_err(|e| fail(e.to_string()))?.path();
-        let is_model = path.file_name() == Some(super::kind_model::FILE_NAME.as_ref());
-        if is_model || path.extension().is_some_and(|e| e == "toml") {
+        if super::kind_model::is_model_file(&path) || path.extension().is_some_and(|e| e == "toml")
+        {
             let text = std::fs::read_to_string(&path)
                 .map_err(|e| fail(format!("{}: cannot read: {e}", path.display())))?;
             files.push((path.display().to_string(), text));

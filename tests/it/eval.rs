@@ -459,7 +459,7 @@ fn kind_model_scored_on_parts_it_was_not_trained_on() {
     let text = std::fs::read_to_string(SET).unwrap();
     let examples = kind_training::read_examples(SET, &text).unwrap();
     assert_eq!(examples.len(), items.len());
-    let rules_alone = classifier_with_model("kizashi-kind-model\t1\nbias\t0\t0\t0\n".into());
+    let rules_alone = classifier_with_model(kind_model::NEUTRAL.into());
     println!(
         "\npart         items  section accuracy: rules alone / with a model trained without the part"
     );
