@@ -65,6 +65,11 @@ struct Labelled {
     #[serde(default)]
     summary: String,
     section: Option<String>,
+    /// The item's kind where its section does not tell it: Japanese policy has no section but
+    /// is policy, and learning it as "none" would teach the model that policy words in Japanese
+    /// mean nothing.
+    #[serde(default)]
+    kind: Option<String>,
 }
 
 /// An item to learn from.
@@ -88,12 +93,25 @@ pub fn read_examples(file: &str, text: &str) -> Result<Vec<Example>, Error> {
             reason,
         };
         let item: Labelled = serde_json::from_str(line).map_err(|e| fail(e.to_string()))?;
-        let kind = Kind::of_section(item.section.as_deref()).ok_or_else(|| {
+        let by_section = Kind::of_section(item.section.as_deref()).ok_or_else(|| {
             fail(format!(
                 "section {:?} is not 1, 2.1, 2.2, 3.1, 3.2 or null",
                 item.section
             ))
         })?;
+        let kind = match item.kind.as_deref() {
+            None => by_section,
+            // Only an item without a section can be given another kind: one with a section
+            // already says what it is.
+            Some("policy") if by_section == Kind::None => Kind::Policy,
+            Some(other) => {
+                return Err(fail(format!(
+                    "kind {other:?} with section {:?}: only \"policy\" with section null \
+                     (Japanese policy) may be given",
+                    item.section
+                )));
+            }
+        };
         examples.push(Example {
             title: item.title,
             summary: item.summary,
@@ -313,6 +331,21 @@ mod tests {
             train(&examples, REGULARISATION, "test".into()).to_text(),
             text
         );
+    }
+
+    #[test]
+    fn japanese_policy_is_learnt_as_policy_and_other_kinds_are_refused() {
+        let set = "{\"title\":\"a\",\"section\":null,\"kind\":\"policy\"}\n\
+                   {\"title\":\"b\",\"section\":null}\n";
+        let e = read_examples("set.jsonl", set).unwrap();
+        assert_eq!((e[0].kind, e[1].kind), (Kind::Policy, Kind::None));
+        for wrong in [
+            "{\"title\":\"a\",\"section\":\"2.1\",\"kind\":\"policy\"}",
+            "{\"title\":\"a\",\"section\":null,\"kind\":\"incident\"}",
+        ] {
+            let e = read_examples("set.jsonl", wrong).unwrap_err().to_string();
+            assert!(e.starts_with("set.jsonl:1: kind"), "{e}");
+        }
     }
 
     #[test]

@@ -33,9 +33,15 @@
 //! - `fresh10`: a tenth batch, sealed like fresh6, scored once with the rules of fresh9 and the
 //!   kind model trained on every part through fresh9; then tuned on in general terms.
 //! - `fresh11`: an eleventh batch, sealed like fresh6, scored once with the rules and the kind
-//!   model of fresh10; not tuned on.
+//!   model of fresh10; tuned on in general terms a session later.
 //! - `fresh12`: a twelfth batch, sealed like fresh6, scored once with the rules (organisations.toml
-//!   grown to 2,356 names) and the kind model of fresh11; not tuned on.
+//!   grown to 2,356 names) and the kind model of fresh11; tuned on in general terms a session
+//!   later.
+//! - `fresh13` … `fresh16`: four batches sealed like fresh6 and labelled side by side (English and
+//!   agencies' feeds; Japanese news and notices; French and European; operators' own notices and
+//!   local news), each scored once on arrival with the rules and kind model of the moment, then
+//!   tuned on in general terms. Items that repeated one already in the set (same address or
+//!   title) were left out.
 //!
 //! The held-out parts are printed separately because an acceptance check scores a set this
 //! repository does not contain, and only the held-out figures say how well the rules
@@ -67,6 +73,10 @@ struct Item {
     #[serde(default)]
     source_sector: Option<String>,
     section: Option<String>,
+    /// `policy` for Japanese policy, which has no section but is what the kind model learns as
+    /// policy (see `rules train`).
+    #[serde(default)]
+    kind: Option<String>,
     #[serde(default)]
     policy_country: Option<String>,
     sectors: Vec<String>,
@@ -83,13 +93,27 @@ fn load() -> Vec<Item> {
     text.lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(n, l)| serde_json::from_str(l).unwrap_or_else(|e| panic!("{SET}:{}: {e}", n + 1)))
+        .map(|(n, l)| {
+            let item: Item =
+                serde_json::from_str(l).unwrap_or_else(|e| panic!("{SET}:{}: {e}", n + 1));
+            // the section is what is scored; a kind is only for Japanese policy, which has none
+            assert!(
+                item.kind.is_none()
+                    || (item.kind.as_deref() == Some("policy") && item.section.is_none()),
+                "{SET}:{}: kind {:?} with section {:?}",
+                n + 1,
+                item.kind,
+                item.section
+            );
+            item
+        })
         .collect()
 }
 
-const SPLITS: [&str; 14] = [
+const SPLITS: [&str; 18] = [
     "tune", "heldout", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7",
-    "fresh8", "fresh9", "fresh10", "fresh11", "fresh12",
+    "fresh8", "fresh9", "fresh10", "fresh11", "fresh12", "fresh13", "fresh14", "fresh15",
+    "fresh16",
 ];
 
 fn held_out(items: &[Item], index: usize) -> bool {
@@ -447,7 +471,7 @@ fn the_kind_model_is_the_one_trained_on_this_set() {
 }
 
 /// Parts no rule was tuned on: their rows in the test below are unseen by the rules and the model.
-const UNTUNED: [&str; 3] = ["fresh7", "fresh11", "fresh12"];
+const UNTUNED: [&str; 1] = ["fresh7"];
 
 // An honest figure for the kind model: each part scored by a model trained on every other part.
 // On parts the rules were tuned on, the rules alone are right by construction and the model can
