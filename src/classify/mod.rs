@@ -247,6 +247,11 @@ impl Classifier {
         let headline_starts_with = |words: &[String]| -> bool {
             let head = title
                 .trim_start_matches(|ch: char| ch.is_whitespace() || "「『【[(“\"'‘".contains(ch));
+            // «Le Japon ouvre la voie …», "The Japanese government …"
+            let head = ["the ", "le ", "la ", "l'", "l’"]
+                .iter()
+                .find_map(|article| head.strip_prefix(article))
+                .unwrap_or(head);
             words.iter().any(|w| head.starts_with(w.as_str()))
         };
         let (any_jp, any_foreign) = place_in(false);
@@ -363,6 +368,10 @@ fn rule_kind(e: RuleEvidence<'_>) -> Result<Kind, &'static str> {
     }
     if authority {
         Ok(Kind::Policy)
+    } else if (e.in_title)("enforcement") {
+        // Police and courts acting against attackers report no attack, outage or leak of their
+        // own, whatever the crime's name in the headline ("… sentenced for ransomware attacks").
+        Err("an arrest, a trial or a takedown, not an incident report")
     } else if has_kind("notice") && !incident_in_title {
         Err("an event notice or advert, not a candidate")
     } else if has_kind("routine") && !incident_in_title {
@@ -549,6 +558,8 @@ mod tests {
             section(&c, "Japan enacts active cyber defense law", "", "US"),
             None
         );
+        // «Le Japon adopte …»: the article does not hide the headline's subject
+        assert_eq!(section(&c, "The Japan cyber law passes", "", "FR"), None);
         assert_eq!(
             section(&c, "US and Japan agree cyber law", "", "GB"),
             Some(Section::ForeignPolicy)
@@ -634,7 +645,12 @@ patterns = ['^(u\.s\.|treasury department) (charges|imposes)\b']
 id = "incident"
 tag = "incident"
 fields = ["title"]
-keywords = ["charges", "hackers stole"]
+keywords = ["charges", "hackers stole", "ransomware attacks"]
+[[rules]]
+id = "enforcement"
+tag = "enforcement"
+fields = ["title"]
+keywords = ["sentenced"]
 [[rules]]
 id = "routine"
 tag = "routine"
@@ -650,7 +666,7 @@ keywords = ["please be aware"]
             ),
             (
                 "cyber.toml".to_string(),
-                "vocabulary = \"cyber\"\n[[rules]]\nid = \"c\"\ntag = \"cyber\"\nkeywords = [\"hackers\", \"phishing\"]\n"
+                "vocabulary = \"cyber\"\n[[rules]]\nid = \"c\"\ntag = \"cyber\"\nkeywords = [\"hackers\", \"phishing\", \"ransomware\"]\n"
                     .to_string(),
             ),
             (
@@ -691,6 +707,37 @@ keywords = ["please be aware"]
         });
         assert_eq!(r.section, Some(Section::ForeignPolicy));
         assert!(r.sectors.is_empty(), "{:?}", r.sectors);
+    }
+
+    // A sentence or an arrest is no attack, outage or leak, whatever crime the headline names.
+    #[test]
+    fn police_and_courts_acting_against_attackers_are_not_incidents() {
+        let c = match Classifier::from_files(&authority_files()) {
+            Ok(c) => c,
+            Err(e) => panic!("{e:?}"),
+        };
+        let r = c.classify(Input {
+            title: "Man sentenced for ransomware attacks on hospitals",
+            summary: "",
+            country: "US",
+            sector: None,
+        });
+        assert_eq!(r.section, None);
+        assert!(
+            r.reasons.iter().any(|reason| reason.rule == "decision"
+                && reason.matched().any(|why| why.contains("arrest"))),
+            "{:?}",
+            r.reasons
+        );
+        assert_eq!(
+            section(
+                &c,
+                "Hospital hit: ransomware attacks stop surgery",
+                "",
+                "US"
+            ),
+            Some(Section::AbroadOther)
+        );
     }
 
     // A caution in the lede makes an item advice only when its headline names no incident.

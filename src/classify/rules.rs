@@ -63,7 +63,13 @@ impl Vocabulary {
             Vocabulary::Kind => {
                 matches!(
                     tag,
-                    "routine" | "incident" | "policy" | "notice" | "advice" | "authority"
+                    "routine"
+                        | "incident"
+                        | "policy"
+                        | "notice"
+                        | "advice"
+                        | "authority"
+                        | "enforcement"
                 )
             }
             Vocabulary::Sector => Sector::from_str(tag).is_ok(),
@@ -77,7 +83,8 @@ impl Vocabulary {
         Err(match self {
             Vocabulary::Cyber => "tag must be \"cyber\"".into(),
             Vocabulary::Kind => {
-                "tag must be routine, incident, policy, notice, advice or authority".into()
+                "tag must be routine, incident, policy, notice, advice, authority or enforcement"
+                    .into()
             }
             Vocabulary::Sector => Sector::from_str(tag).err().unwrap_or_default(),
             Vocabulary::AttackType => AttackType::from_str(tag).err().unwrap_or_default(),
