@@ -407,32 +407,40 @@ fn push_unique<T: PartialEq>(v: &mut Vec<T>, x: T) {
 mod tests {
     use super::*;
 
+    /// An item from a publisher in `country`, with no source sector.
+    fn classify(
+        classifier: &Classifier,
+        title: &str,
+        summary: &str,
+        country: &str,
+    ) -> Classification {
+        classifier.classify(Input {
+            title,
+            summary,
+            country,
+            sector: None,
+        })
+    }
+
     fn section(
         classifier: &Classifier,
         title: &str,
         summary: &str,
         country: &str,
     ) -> Option<Section> {
-        classifier
-            .classify(Input {
-                title,
-                summary,
-                country,
-                sector: None,
-            })
-            .section
+        classify(classifier, title, summary, country).section
     }
 
     #[test]
     fn a_victim_named_only_by_name_is_placed_by_organisations_toml() {
         let classifier = Classifier::builtin().expect("built-in rules");
-        let c = classifier.classify(Input {
-            title: "Viamedis et Almerys victimes d'une cyberattaque",
-            summary: "",
-            // a Japanese publisher would make it domestic: the organisations' country decides
-            country: "JP",
-            sector: None,
-        });
+        // a Japanese publisher would make it domestic: the organisations' country decides
+        let c = classify(
+            &classifier,
+            "Viamedis et Almerys victimes d'une cyberattaque",
+            "",
+            "JP",
+        );
         assert_eq!(c.section, Some(Section::AbroadCritical));
         assert_eq!(c.sectors, [Sector::Medical]);
         let from_organisations: Vec<(String, String)> = c
@@ -478,12 +486,7 @@ mod tests {
             Ok(c) => c,
             Err(e) => panic!("{e:?}"),
         };
-        let r = c.classify(Input {
-            title: "Outage at the port",
-            summary: "",
-            country: "US",
-            sector: None,
-        });
+        let r = classify(&c, "Outage at the port", "", "US");
         assert_eq!(r.section, Some(Section::AbroadOther));
         let from_model: Vec<(&str, &str, Vec<&str>)> = r
             .reasons
@@ -496,12 +499,7 @@ mod tests {
             [("kind=incident", "kind-model.tsv:words", vec!["outage"])]
         );
         // In the summary alone the word weighs 1.5, short of the rules' 2: nothing changes.
-        let r = c.classify(Input {
-            title: "Port news",
-            summary: "An outage.",
-            country: "US",
-            sector: None,
-        });
+        let r = classify(&c, "Port news", "An outage.", "US");
         assert_eq!(r.section, None);
     }
 
@@ -569,12 +567,7 @@ mod tests {
             section(&c, "Agency and Japan release cyber law guide", "", "GB"),
             Some(Section::ForeignPolicy)
         );
-        let r = c.classify(Input {
-            title: "New cyber law",
-            summary: "It applies in Japan too.",
-            country: "US",
-            sector: None,
-        });
+        let r = classify(&c, "New cyber law", "It applies in Japan too.", "US");
         assert_eq!(r.section, Some(Section::ForeignPolicy));
         assert_eq!(r.country.as_deref(), Some("US"));
     }
@@ -699,12 +692,12 @@ keywords = ["please be aware"]
             section(&c, "Police charges hackers", "", "US"),
             Some(Section::AbroadOther)
         );
-        let r = c.classify(Input {
-            title: "Treasury Department imposes sanctions on hackers",
-            summary: "",
-            country: "US",
-            sector: None,
-        });
+        let r = classify(
+            &c,
+            "Treasury Department imposes sanctions on hackers",
+            "",
+            "US",
+        );
         assert_eq!(r.section, Some(Section::ForeignPolicy));
         assert!(r.sectors.is_empty(), "{:?}", r.sectors);
     }
@@ -716,12 +709,12 @@ keywords = ["please be aware"]
             Ok(c) => c,
             Err(e) => panic!("{e:?}"),
         };
-        let r = c.classify(Input {
-            title: "Man sentenced for ransomware attacks on hospitals",
-            summary: "",
-            country: "US",
-            sector: None,
-        });
+        let r = classify(
+            &c,
+            "Man sentenced for ransomware attacks on hospitals",
+            "",
+            "US",
+        );
         assert_eq!(r.section, None);
         assert!(
             r.reasons.iter().any(|reason| reason.rule == "decision"
