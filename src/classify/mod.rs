@@ -268,6 +268,8 @@ impl Classifier {
             any_jp,
             any_foreign.is_some(),
         ) {
+            // 「ブリヂストンの米グループ会社にサイバー攻撃」: the firm is Japanese, the event abroad.
+            _ if in_title(Vocabulary::Place, ABROAD) => (false, "a unit abroad in the title"),
             (true, false, _, _) => (true, "Japanese names in the title"),
             (false, true, _, _) => (false, "foreign names in the title"),
             (_, _, true, false) => (true, "Japanese names in the text"),
@@ -282,7 +284,7 @@ impl Classifier {
             let title_places: Vec<&str> = places
                 .iter()
                 .map(|(tag, _, _)| tag.as_str())
-                .filter(|tag| *tag != "JP" && in_title(Vocabulary::Place, tag))
+                .filter(|tag| *tag != "JP" && *tag != ABROAD && in_title(Vocabulary::Place, tag))
                 .collect();
             // The headline's subject decides whose policy it is: "Japan enacts active cyber
             // defense law" is Japanese policy whoever reports it, and has no section. Japan named
@@ -297,7 +299,7 @@ impl Classifier {
             } else if let Some(first) = title_places.first() {
                 Some(first.to_string())
             } else if !domestic {
-                any_foreign
+                any_foreign.filter(|country| country != ABROAD)
             } else {
                 None
             };
@@ -338,6 +340,11 @@ impl Classifier {
         decided(c, Some(section), &format!("incident, {why}, {sector_note}"))
     }
 }
+
+/// The place tag of an organisation's unit abroad whose country the words do not name
+/// (「海外子会社」, "US unit" of a Japanese firm): ISO 3166-1 leaves ZZ to its users. It places an
+/// incident abroad and never names a policy's country.
+const ABROAD: &str = "ZZ";
 
 /// What the rules found, for the kind decision.
 struct RuleEvidence<'a> {
@@ -466,6 +473,26 @@ mod tests {
         country: &str,
     ) -> Option<Section> {
         classify(classifier, title, summary, country).section
+    }
+
+    // A Japanese firm named in the title with its unit abroad: the unit places the event.
+    #[test]
+    fn a_japanese_firms_unit_abroad_is_abroad() {
+        let classifier = Classifier::builtin().expect("built-in rules");
+        let c = classify(
+            &classifier,
+            "ブリヂストンの米グループ会社にサイバー攻撃 工場が1週間操業停止",
+            "",
+            "JP",
+        );
+        assert_eq!(c.section, Some(Section::AbroadOther));
+        let c = classify(
+            &classifier,
+            "ブリヂストンにサイバー攻撃 工場が操業停止",
+            "",
+            "JP",
+        );
+        assert_eq!(c.section, Some(Section::DomesticOther));
     }
 
     #[test]
