@@ -103,11 +103,11 @@ fn load() -> Vec<Item> {
         .collect()
 }
 
-const SPLITS: [&str; 28] = [
+const SPLITS: [&str; 29] = [
     "tune", "heldout", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7",
     "fresh8", "fresh9", "fresh10", "fresh11", "fresh12", "fresh13", "fresh14", "fresh15",
     "fresh16", "fresh17", "fresh19", "fresh20", "fresh24", "fresh25", "fresh26", "fresh27",
-    "fresh28", "fresh29", "fresh30",
+    "fresh28", "fresh29", "fresh30", "fresh31",
 ];
 
 fn held_out(items: &[Item], index: usize) -> bool {
