@@ -479,20 +479,16 @@ mod tests {
     #[test]
     fn a_japanese_firms_unit_abroad_is_abroad() {
         let classifier = Classifier::builtin().expect("built-in rules");
-        let c = classify(
-            &classifier,
-            "ブリヂストンの米グループ会社にサイバー攻撃 工場が1週間操業停止",
-            "",
-            "JP",
+        let unit_abroad = "ブリヂストンの米グループ会社にサイバー攻撃 工場が1週間操業停止";
+        let the_firm = "ブリヂストンにサイバー攻撃 工場が操業停止";
+        assert_eq!(
+            section(&classifier, unit_abroad, "", "JP"),
+            Some(Section::AbroadOther)
         );
-        assert_eq!(c.section, Some(Section::AbroadOther));
-        let c = classify(
-            &classifier,
-            "ブリヂストンにサイバー攻撃 工場が操業停止",
-            "",
-            "JP",
+        assert_eq!(
+            section(&classifier, the_firm, "", "JP"),
+            Some(Section::DomesticOther)
         );
-        assert_eq!(c.section, Some(Section::DomesticOther));
     }
 
     #[test]
@@ -531,25 +527,28 @@ mod tests {
         files
     }
 
+    /// A classifier whose one cyber word is "cyber", with the given kind-model lines and more files.
+    fn with_kind_model(model_lines: &str, mut files: Vec<(String, String)>) -> Classifier {
+        files.push((
+            "cyber.toml".to_string(),
+            "vocabulary = \"cyber\"\n[[rules]]\nid = \"c\"\ntag = \"cyber\"\nkeywords = [\"cyber\"]\n"
+                .to_string(),
+        ));
+        files.push((
+            format!("dir/{}", kind_model::FILE_NAME),
+            format!("{}{model_lines}", kind_model::NEUTRAL),
+        ));
+        match Classifier::from_files(&files) {
+            Ok(c) => c,
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+
     // The rules find nothing in "Outage at the port" (no cyber word); the kind model knows
     // that outages are incidents and says so in the reasons.
     #[test]
     fn the_kind_model_can_overrule_the_rules_and_says_why() {
-        let files = vec![
-            (
-                "cyber.toml".to_string(),
-                "vocabulary = \"cyber\"\n[[rules]]\nid = \"c\"\ntag = \"cyber\"\nkeywords = [\"cyber\"]\n"
-                    .to_string(),
-            ),
-            (
-                format!("dir/{}", kind_model::FILE_NAME),
-                format!("{}A:outage\t0\t0\t1.5\nT:outage\t0\t0\t1\n", kind_model::NEUTRAL),
-            ),
-        ];
-        let c = match Classifier::from_files(&files) {
-            Ok(c) => c,
-            Err(e) => panic!("{e:?}"),
-        };
+        let c = with_kind_model("A:outage\t0\t0\t1.5\nT:outage\t0\t0\t1\n", Vec::new());
         let r = classify(&c, "Outage at the port", "", "US");
         assert_eq!(r.section, Some(Section::AbroadOther));
         let from_model: Vec<(&str, &str, Vec<&str>)> = r
@@ -571,26 +570,12 @@ mod tests {
     // model that overrules "no kind" on its own words does not overrule it.
     #[test]
     fn the_kind_model_does_not_overrule_a_rule_that_names_the_item() {
-        let files = vec![
-            (
-                "cyber.toml".to_string(),
-                "vocabulary = \"cyber\"\n[[rules]]\nid = \"c\"\ntag = \"cyber\"\nkeywords = [\"cyber\"]\n"
-                    .to_string(),
-            ),
-            (
-                "advisory.toml".to_string(),
-                "vocabulary = \"kind\"\n[[rules]]\nid = \"r\"\ntag = \"routine\"\nfields = [\"title\"]\nkeywords = [\"security update\"]\n"
-                    .to_string(),
-            ),
-            (
-                format!("dir/{}", kind_model::FILE_NAME),
-                format!("{}A:outage\t0\t0\t9\n", kind_model::NEUTRAL),
-            ),
-        ];
-        let c = match Classifier::from_files(&files) {
-            Ok(c) => c,
-            Err(e) => panic!("{e:?}"),
-        };
+        let routine = (
+            "advisory.toml".to_string(),
+            "vocabulary = \"kind\"\n[[rules]]\nid = \"r\"\ntag = \"routine\"\nfields = [\"title\"]\nkeywords = [\"security update\"]\n"
+                .to_string(),
+        );
+        let c = with_kind_model("A:outage\t0\t0\t9\n", vec![routine]);
         assert_eq!(
             classify(&c, "Cyber outage at the port", "", "US").section,
             Some(Section::AbroadOther)
