@@ -233,9 +233,12 @@ impl Classifier {
                 .map(|(tag, _, _)| tag)
                 .collect();
             let jp = tags.iter().any(|t| *t == "JP");
+            // A named country before "a unit abroad": ZZ's rule comes first in places.toml, and a
+            // policy's country must not be lost to it when a country fired too.
             let foreign = tags
                 .iter()
-                .find(|t| t.as_str() != "JP")
+                .find(|t| t.as_str() != "JP" && t.as_str() != ABROAD)
+                .or_else(|| tags.iter().find(|t| t.as_str() == ABROAD))
                 .map(|t| t.to_string());
             (jp, foreign)
         };
@@ -489,6 +492,21 @@ mod tests {
             section(&classifier, the_firm, "", "JP"),
             Some(Section::DomesticOther)
         );
+    }
+
+    // A policy told by a Japanese site, naming a unit abroad and its country in the lede: the
+    // country is the policy's, the unit abroad never is.
+    #[test]
+    fn a_unit_abroad_does_not_hide_a_policys_country() {
+        let classifier = Classifier::builtin().expect("built-in rules");
+        let c = classify(
+            &classifier,
+            "New cybersecurity law enacted",
+            "Every US subsidiary must report incidents under the law of the United States.",
+            "JP",
+        );
+        assert_eq!(c.section, Some(Section::ForeignPolicy));
+        assert_eq!(c.country.as_deref(), Some("US"));
     }
 
     #[test]
