@@ -545,6 +545,13 @@ mod tests {
         files
     }
 
+    fn built(files: &[(String, String)]) -> Classifier {
+        match Classifier::from_files(files) {
+            Ok(c) => c,
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+
     /// A classifier whose one cyber word is "cyber", with the given kind-model lines and more files.
     fn with_kind_model(model_lines: &str, mut files: Vec<(String, String)>) -> Classifier {
         files.push((
@@ -556,10 +563,7 @@ mod tests {
             format!("dir/{}", kind_model::FILE_NAME),
             format!("{}{model_lines}", kind_model::NEUTRAL),
         ));
-        match Classifier::from_files(&files) {
-            Ok(c) => c,
-            Err(e) => panic!("{e:?}"),
-        }
+        built(&files)
     }
 
     // The rules find nothing in "Outage at the port" (no cyber word); the kind model knows
@@ -607,10 +611,7 @@ mod tests {
     // when a directory leaves it to the built-in one.
     #[test]
     fn the_hash_covers_the_kind_model() {
-        let hash = |files: Vec<(String, String)>| match Classifier::from_files(&files) {
-            Ok(c) => c.hash().to_string(),
-            Err(e) => panic!("{e:?}"),
-        };
+        let hash = |files: Vec<(String, String)>| built(&files).hash().to_string();
         let without_model = policy_files()
             .into_iter()
             .filter(|(name, _)| name != kind_model::FILE_NAME)
@@ -648,10 +649,7 @@ mod tests {
     // a foreign country is that country's.
     #[test]
     fn japan_in_a_policy_title_is_japanese_policy() {
-        let c = match Classifier::from_files(&policy_files()) {
-            Ok(c) => c,
-            Err(e) => panic!("{e:?}"),
-        };
+        let c = built(&policy_files());
         assert_eq!(
             section(&c, "Japan enacts active cyber defense law", "", "US"),
             None
@@ -701,10 +699,7 @@ keywords = ["guidance"]
             "vocabulary = \"cyber\"\n[[rules]]\nid = \"c\"\ntag = \"cyber\"\nkeywords = [\"不正アクセス\", \"breach\"]\n"
                 .to_string(),
         )];
-        let c = match Classifier::from_files(&rules_alone(files)) {
-            Ok(c) => c,
-            Err(e) => panic!("{e:?}"),
-        };
+        let c = built(&rules_alone(files));
         assert_eq!(
             section(&c, "不正アクセスによる被害にご注意ください", "", "JP"),
             None
@@ -779,10 +774,7 @@ keywords = ["please be aware"]
     // incident or vulnerability words follow; the government is then its author, not its sector.
     #[test]
     fn a_government_acting_in_the_headline_is_policy() {
-        let c = match Classifier::from_files(&authority_files()) {
-            Ok(c) => c,
-            Err(e) => panic!("{e:?}"),
-        };
+        let c = built(&authority_files());
         assert_eq!(
             section(&c, "U.S. charges hackers over flaw", "", "FR"),
             Some(Section::ForeignPolicy)
@@ -805,10 +797,7 @@ keywords = ["please be aware"]
     // A sentence or an arrest is no attack, outage or leak, whatever crime the headline names.
     #[test]
     fn police_and_courts_acting_against_attackers_are_not_incidents() {
-        let c = match Classifier::from_files(&authority_files()) {
-            Ok(c) => c,
-            Err(e) => panic!("{e:?}"),
-        };
+        let c = built(&authority_files());
         let r = classify(
             &c,
             "Man sentenced for ransomware attacks on hospitals",
@@ -836,10 +825,7 @@ keywords = ["please be aware"]
     // A caution in the lede makes an item advice only when its headline names no incident.
     #[test]
     fn advice_in_the_lede_yields_to_an_incident_headline() {
-        let c = match Classifier::from_files(&authority_files()) {
-            Ok(c) => c,
-            Err(e) => panic!("{e:?}"),
-        };
+        let c = built(&authority_files());
         assert_eq!(
             section(
                 &c,
