@@ -46,6 +46,9 @@
 //!   look-alikes; incidents abroad in many countries; headlines picked to be hard), scored once on
 //!   arrival, then tuned on in general terms. Items whose summary the labeller wrote in their own
 //!   words were left out (and the whole of a fourth batch, fresh18, which did not say which).
+//! - `fresh24` … `fresh31`: eight more sealed batches (session 8), each scored once on arrival and
+//!   then tuned on in general terms; items repeating one in the set and titles read from a page's
+//!   URL were left out.
 //!
 //! The held-out parts are printed separately because an acceptance check scores a set this
 //! repository does not contain, and only the held-out figures say how well the rules
