@@ -15,6 +15,7 @@ const ITEMS: &str = include_str!("../tests/eval/items.jsonl");
 struct Item {
     title: String,
     summary: String,
+    publisher: String,
     country: String,
     #[serde(default)]
     source_sector: Option<String>,
@@ -45,6 +46,7 @@ fn classify(c: &mut Criterion) {
                     summary: black_box(&item.summary),
                     country: &item.country,
                     sector: *sector,
+                    publisher: &item.publisher,
                 }));
             }
         })

@@ -559,7 +559,7 @@ fn classify_file(
                 url: text("url"),
                 published: None,
                 summary: text("summary"),
-                publisher: None,
+                publisher: Some(text("publisher")).filter(|p| !p.is_empty()),
                 links: Vec::new(),
             }]
         }

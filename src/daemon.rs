@@ -128,6 +128,7 @@ pub fn reclassify(
                 summary: &item.summary,
                 country: spec.map(|s| s.country.as_str()).unwrap_or(&item.country),
                 sector: spec.and_then(|s| s.sector),
+                publisher: &item.publisher,
             });
             if classification != item.classification {
                 item.classification = classification;

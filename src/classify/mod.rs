@@ -28,6 +28,9 @@ pub struct Input<'a> {
     pub country: &'a str,
     /// The source's own sector, for operators' press pages.
     pub sector: Option<Sector>,
+    /// Who published the item (the source's or the item's own publisher); its name gives the
+    /// sector when an operator writes of itself (「当院の…」, "our systems") and names none.
+    pub publisher: &'a str,
 }
 
 /// The loaded rules and a hash of their text (a change re-tags stored items).
@@ -118,6 +121,30 @@ impl Classifier {
     pub fn stats(&self) -> (usize, usize, usize, usize) {
         let (k, p) = self.set.size();
         (self.files, self.set.rules.len(), k, p)
+    }
+
+    /// An operator writing of itself names no sector in its notice; its own name does
+    /// (「益城病院」, «Centre de santé …», "… County"). Only used when the text speaks in the
+    /// first person, so a news outlet's name (NHK is a broadcaster) never lends its sector.
+    fn add_publisher_sectors(&self, publisher: &str, c: &mut Classification) {
+        if publisher.trim().is_empty() {
+            return;
+        }
+        let hits = self.set.matches(&matcher::normalize(publisher), "");
+        for ri in hits.fired() {
+            let rule = &self.set.rules[ri];
+            if rule.vocabulary != Vocabulary::Sector {
+                continue;
+            }
+            if let Ok(s) = Sector::from_str(&rule.tag) {
+                push_unique(&mut c.sectors, s);
+                c.reasons.push(
+                    &format!("sector={}", rule.tag),
+                    &format!("publisher:{}", rule.name),
+                    hits.words(ri).unwrap_or_default(),
+                );
+            }
+        }
     }
 
     /// Classifies one item.
@@ -328,6 +355,12 @@ impl Classifier {
                 &format!("policy of {country}"),
             );
         }
+        if c.sectors.is_empty()
+            && input.sector.is_none()
+            && kinds.iter().any(|(tag, _, _)| tag == FIRST_PERSON)
+        {
+            self.add_publisher_sectors(input.publisher, &mut c);
+        }
         let critical = !c.sectors.is_empty();
         let section = match (domestic, critical) {
             (false, true) => Section::AbroadCritical,
@@ -348,6 +381,9 @@ impl Classifier {
 /// (「海外子会社」, "US unit" of a Japanese firm): ISO 3166-1 leaves ZZ to its users. It places an
 /// incident abroad and never names a policy's country.
 const ABROAD: &str = "ZZ";
+
+/// The kind tag of words by which a publisher speaks of itself (当院, 弊社, "our", «nous»).
+const FIRST_PERSON: &str = "first-person";
 
 /// What the rules found, for the kind decision.
 struct RuleEvidence<'a> {
@@ -466,6 +502,7 @@ mod tests {
             summary,
             country,
             sector: None,
+            publisher: "",
         })
     }
 
@@ -476,6 +513,67 @@ mod tests {
         country: &str,
     ) -> Option<Section> {
         classify(classifier, title, summary, country).section
+    }
+
+    // An operator's own notice names no sector; its name, as publisher, gives it, and only when
+    // the notice speaks of itself: a news outlet's name (NHK is a broadcaster) lends nothing, even
+    // when the story names 熊本県立大学 (本県 inside a word is not "this prefecture").
+    #[test]
+    fn an_operator_writing_of_itself_lends_its_sector() {
+        let classifier = Classifier::builtin().expect("built-in rules");
+        let notice = |summary: &str, publisher: &str| {
+            classifier.classify(Input {
+                title: "コンピューターウイルスによる偽装メールに関して",
+                summary,
+                country: "JP",
+                sector: None,
+                publisher,
+            })
+        };
+        let own = notice(
+            "当院のPC複数台がマルウエア(EMOTET)に感染していることが発覚しました。",
+            "益城病院",
+        );
+        assert_eq!(own.section, Some(Section::DomesticCritical));
+        assert_eq!(own.sectors, [Sector::Medical]);
+        assert!(own.reasons.iter().any(|r| r.rule.starts_with("publisher:")));
+        let reported = notice(
+            "熊本県立大学のPCがマルウエアに感染していることが発覚しました。",
+            "NHK",
+        );
+        assert_eq!(reported.section, Some(Section::DomesticOther));
+        assert!(reported.sectors.is_empty(), "{:?}", reported.sectors);
+    }
+
+    // Any country named places a Japanese publisher's item abroad, not only the report's usual ones.
+    #[test]
+    fn countries_beyond_the_usual_ones_place_an_event_abroad() {
+        let classifier = Classifier::builtin().expect("built-in rules");
+        for title in [
+            "ケニアの電力会社にサイバー攻撃 送電に影響",
+            "ルクセンブルクの電力会社にサイバー攻撃",
+            "Cyberattaque contre un hôpital au Sénégal",
+        ] {
+            assert_eq!(
+                section(&classifier, title, "", "JP"),
+                Some(Section::AbroadCritical),
+                "{title}"
+            );
+        }
+    }
+
+    // A national law transposing an EU directive is the nation's policy, not the Union's.
+    #[test]
+    fn a_transposition_law_belongs_to_its_country() {
+        let classifier = Classifier::builtin().expect("built-in rules");
+        let c = classify(
+            &classifier,
+            "Loi du 28 mai 2019 portant transposition de la directive (UE) 2016/1148 concernant la sécurité des réseaux et des systèmes d'information",
+            "",
+            "LU",
+        );
+        assert_eq!(c.section, Some(Section::ForeignPolicy));
+        assert_eq!(c.country.as_deref(), Some("LU"));
     }
 
     // A Japanese firm named in the title with its unit abroad: the unit places the event.

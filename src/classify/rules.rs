@@ -70,6 +70,7 @@ impl Vocabulary {
                         | "advice"
                         | "authority"
                         | "enforcement"
+                        | "first-person"
                 )
             }
             Vocabulary::Sector => Sector::from_str(tag).is_ok(),
@@ -83,7 +84,8 @@ impl Vocabulary {
         Err(match self {
             Vocabulary::Cyber => "tag must be \"cyber\"".into(),
             Vocabulary::Kind => {
-                "tag must be routine, incident, policy, notice, advice, authority or enforcement"
+                "tag must be routine, incident, policy, notice, advice, authority, enforcement or \
+                 first-person"
                     .into()
             }
             Vocabulary::Sector => Sector::from_str(tag).err().unwrap_or_default(),

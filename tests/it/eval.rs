@@ -49,6 +49,10 @@
 //! - `fresh24` … `fresh31`: eight more sealed batches (session 8), each scored once on arrival and
 //!   then tuned on in general terms; items repeating one in the set and titles read from a page's
 //!   URL were left out.
+//! - `fresh32` … `fresh37`: six more (session 9: agencies' own feeds; security news; operators'
+//!   own notices; trade press and law firms; Japanese; French-speaking countries and the rest of
+//!   the world), each scored once on arrival with session 8's rules and model; fresh33, fresh36
+//!   and fresh37 were scored a second time, unseen, after fixes drawn from the other three.
 //!
 //! The held-out parts are printed separately because an acceptance check scores a set this
 //! repository does not contain, and only the held-out figures say how well the rules
@@ -106,11 +110,12 @@ fn load() -> Vec<Item> {
         .collect()
 }
 
-const SPLITS: [&str; 29] = [
+const SPLITS: [&str; 35] = [
     "tune", "heldout", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7",
     "fresh8", "fresh9", "fresh10", "fresh11", "fresh12", "fresh13", "fresh14", "fresh15",
     "fresh16", "fresh17", "fresh19", "fresh20", "fresh24", "fresh25", "fresh26", "fresh27",
-    "fresh28", "fresh29", "fresh30", "fresh31",
+    "fresh28", "fresh29", "fresh30", "fresh31", "fresh32", "fresh33", "fresh34", "fresh35",
+    "fresh36", "fresh37",
 ];
 
 fn held_out(items: &[Item], index: usize) -> bool {
@@ -154,6 +159,7 @@ fn run_with(classifier: &Classifier, items: &[Item]) -> Vec<Outcome> {
                 summary: &item.summary,
                 country: &item.country,
                 sector,
+                publisher: &item.publisher,
             });
             Outcome {
                 index,
