@@ -49,7 +49,7 @@ pub enum Command {
     },
     /// Classify a feed document (or an item as JSON) offline and show why.
     Classify {
-        /// A feed file or a JSON item ({"title": …, "summary": …}); stdin when absent.
+        /// A feed file or a JSON item ({"title": …, "summary": …, "publisher": …}); stdin when absent.
         file: Option<PathBuf>,
         /// Read it as this configured source (publisher, country, zone).
         #[arg(long, value_name = "ID")]

@@ -446,6 +446,27 @@ async fn rules_train_writes_a_model_a_rules_directory_uses() {
     assert_eq!(std::fs::read(&model).unwrap(), before);
 }
 
+// A JSON item's publisher is read: an operator's notice that speaks of itself takes the sector
+// of its publisher's name, and the reasons say so.
+#[tokio::test]
+async fn classify_reads_a_json_items_publisher() {
+    let dir = tempfile::tempdir().unwrap();
+    let item = dir.path().join("item.json");
+    std::fs::write(
+        &item,
+        r#"{"title": "不正アクセスによる個人情報流出のお詫び", "summary": "当院のサーバーが不正アクセスを受けました。", "publisher": "益城病院"}"#,
+    )
+    .unwrap();
+    let out = kizashi(&["classify", item.to_str().unwrap()]).await;
+    let shown = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(shown.starts_with("[3.1]"), "{shown}");
+    assert!(
+        shown.contains("publisher:sector.toml:medical-ja"),
+        "{shown}"
+    );
+}
+
 #[tokio::test]
 async fn sources_test_shows_what_a_listing_would_give() {
     let server = MockServer::start().await;
