@@ -1106,6 +1106,33 @@ url = "https://example.org/other"
         }
     }
 
+    // A hospital's own page lends its name to a notice that speaks of itself; a news source
+    // (NHK is a broadcaster, its stories quote their victims' "we") lends nothing.
+    #[test]
+    fn only_a_non_news_source_lends_its_name_to_classification() {
+        let source = |id: &str, publisher: &str, kind: &str| {
+            format!(
+                "[[sources]]\nid = \"{id}\"\npublisher = \"{publisher}\"\ncountry = \"JP\"\nlang = \"ja\"\n\
+                 url = \"https://example.org/{id}.xml\"\nkind = \"feed\"\npublisher_kind = \"{kind}\"\n"
+            )
+        };
+        let text = source("hospital", "益城病院", "operator") + &source("nhk", "NHK", "news");
+        let config = Config::parse(&text, "c.toml").unwrap();
+        let hospital = config.source("hospital").unwrap();
+        assert_eq!(hospital.publisher_for_classification(None), "益城病院");
+        assert_eq!(
+            hospital.publisher_for_classification(Some("総務省")),
+            "総務省"
+        );
+        assert_eq!(
+            config
+                .source("nhk")
+                .unwrap()
+                .publisher_for_classification(None),
+            ""
+        );
+    }
+
     #[test]
     fn api_beyond_loopback_needs_a_token() {
         let err = Config::parse("[api]\nlisten = \"0.0.0.0:8787\"\n", "c.toml").unwrap_err();

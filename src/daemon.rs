@@ -128,7 +128,9 @@ pub fn reclassify(
                 summary: &item.summary,
                 country: spec.map(|s| s.country.as_str()).unwrap_or(&item.country),
                 sector: spec.and_then(|s| s.sector),
-                publisher: &item.publisher,
+                publisher: spec
+                    .map(|s| s.publisher_for_classification(Some(&item.publisher)))
+                    .unwrap_or(&item.publisher),
             });
             if classification != item.classification {
                 item.classification = classification;

@@ -86,6 +86,18 @@ pub struct SourceSpec {
     pub detail: bool,
 }
 
+impl SourceSpec {
+    /// The publisher whose name may give an item's sector when the item speaks of itself: the
+    /// item's own (an aggregator's), else the source's; none for a news source, whose stories
+    /// quote their victims' "we" and whose name (a broadcaster, a trade paper) is not theirs.
+    pub fn publisher_for_classification<'a>(&'a self, item_publisher: Option<&'a str>) -> &'a str {
+        if self.publisher_kind == Some(PublisherKind::News) {
+            return "";
+        }
+        item_publisher.unwrap_or(&self.publisher)
+    }
+}
+
 /// An item as a parser found it, before classification and storage.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RawItem {

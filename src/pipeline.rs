@@ -517,7 +517,7 @@ pub fn to_item(
         summary: &raw.summary,
         country: &spec.country,
         sector: spec.sector,
-        publisher: raw.publisher.as_deref().unwrap_or(&spec.publisher),
+        publisher: spec.publisher_for_classification(raw.publisher.as_deref()),
     });
     Item {
         id: store::item_key(&spec.id, &raw.identity),
