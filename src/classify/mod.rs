@@ -506,6 +506,18 @@ mod tests {
         })
     }
 
+    /// The country of a foreign policy item; `None` for anything else.
+    fn policy_country(
+        classifier: &Classifier,
+        title: &str,
+        summary: &str,
+        country: &str,
+    ) -> Option<String> {
+        let c = classify(classifier, title, summary, country);
+        c.country
+            .filter(|_| c.section == Some(Section::ForeignPolicy))
+    }
+
     fn section(
         classifier: &Classifier,
         title: &str,
@@ -566,14 +578,12 @@ mod tests {
     #[test]
     fn a_transposition_law_belongs_to_its_country() {
         let classifier = Classifier::builtin().expect("built-in rules");
-        let c = classify(
-            &classifier,
-            "Loi du 28 mai 2019 portant transposition de la directive (UE) 2016/1148 concernant la sécurité des réseaux et des systèmes d'information",
-            "",
-            "LU",
+        let law = "Loi du 28 mai 2019 portant transposition de la directive (UE) 2016/1148 \
+                   concernant la sécurité des réseaux et des systèmes d'information";
+        assert_eq!(
+            policy_country(&classifier, law, "", "LU").as_deref(),
+            Some("LU")
         );
-        assert_eq!(c.section, Some(Section::ForeignPolicy));
-        assert_eq!(c.country.as_deref(), Some("LU"));
     }
 
     // A Japanese firm named in the title with its unit abroad: the unit places the event.
@@ -597,14 +607,11 @@ mod tests {
     #[test]
     fn a_unit_abroad_does_not_hide_a_policys_country() {
         let classifier = Classifier::builtin().expect("built-in rules");
-        let c = classify(
-            &classifier,
-            "New cybersecurity law enacted",
-            "Every US subsidiary must report incidents under the law of the United States.",
-            "JP",
+        let lede = "Every US subsidiary must report incidents under the law of the United States.";
+        assert_eq!(
+            policy_country(&classifier, "New cybersecurity law enacted", lede, "JP").as_deref(),
+            Some("US")
         );
-        assert_eq!(c.section, Some(Section::ForeignPolicy));
-        assert_eq!(c.country.as_deref(), Some("US"));
     }
 
     #[test]
