@@ -42,7 +42,7 @@ const UNDATED: &str = "undated";
 /// new items land all over the date range) and its `item_ids` leaf into memory: during a first
 /// round of 10,000 new items into a store of 90,000, the heap grew by about 12 MiB between two
 /// reopens 2,000 items apart (`bench/memory.sh`). At 1,000 the first round's peak was 61–64 MiB
-/// over five runs once the classifier had grown by 0.7 MiB, at 500 it was 60 and 61 MiB. A reopen
+/// over five runs once the classifier had grown by 0.7 MiB, at 500 it was 60, 61 and 62 MiB. A reopen
 /// costs 30–90 ms on that store (20 in such a round); a daemon in its stride writes a few items a
 /// poll and reopens rarely.
 pub const WRITE_RELEASE_EVERY: usize = 500;
