@@ -131,7 +131,19 @@ impl Classifier {
             return;
         }
         let hits = self.set.matches(&matcher::normalize(publisher), "");
-        for ri in hits.fired() {
+        self.add_sectors(&hits, &hits.fired(), "publisher:", c);
+    }
+
+    /// The sectors of the fired sector rules, each with its reason; `from` goes before the rule's
+    /// name there ("publisher:" when the words matched were the publisher's name).
+    fn add_sectors(
+        &self,
+        hits: &matcher::Hits,
+        fired: &[usize],
+        from: &str,
+        c: &mut Classification,
+    ) {
+        for &ri in fired {
             let rule = &self.set.rules[ri];
             if rule.vocabulary != Vocabulary::Sector {
                 continue;
@@ -140,7 +152,7 @@ impl Classifier {
                 push_unique(&mut c.sectors, s);
                 c.reasons.push(
                     &format!("sector={}", rule.tag),
-                    &format!("publisher:{}", rule.name),
+                    &format!("{from}{}", rule.name),
                     hits.words(ri).unwrap_or_default(),
                 );
             }
@@ -185,12 +197,7 @@ impl Classifier {
         let cyber = fired(Vocabulary::Cyber);
         let kinds = fired(Vocabulary::Kind);
         let places = fired(Vocabulary::Place);
-        for (tag, rule, matched) in fired(Vocabulary::Sector) {
-            if let Ok(s) = Sector::from_str(&tag) {
-                push_unique(&mut c.sectors, s);
-                c.reasons.push(&format!("sector={tag}"), &rule, &matched);
-            }
-        }
+        self.add_sectors(&hits, &fired_rules, "", &mut c);
         if let Some(s) = input.sector {
             push_unique(&mut c.sectors, s);
             c.reasons
