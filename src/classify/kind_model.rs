@@ -400,7 +400,10 @@ mod tests {
                     A:outage\t0\t0\t0.75\nT:outage\t0\t0\t1.5\nS:outage\t0\t0.25\t0\n";
         let model = KindModel::parse("m.tsv", text).unwrap();
         assert_eq!(model.features(), 3);
-        assert_eq!(model.weights[&key(Field::Title, "outage")], [0.0, 0.0, 2.25]);
+        assert_eq!(
+            model.weights[&key(Field::Title, "outage")],
+            [0.0, 0.0, 2.25]
+        );
         assert_eq!(
             model.weights[&key(Field::Summary, "outage")],
             [0.0, 0.25, 0.75]
