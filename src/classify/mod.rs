@@ -682,7 +682,7 @@ mod tests {
     // that outages are incidents and says so in the reasons.
     #[test]
     fn the_kind_model_can_overrule_the_rules_and_says_why() {
-        let c = with_kind_model("A:outage\t0\t0\t1.5\nT:outage\t0\t0\t1\n", Vec::new());
+        let c = with_kind_model("A:outage\t0\t0\t0.75\nT:outage\t0\t0\t1.5\n", Vec::new());
         let r = classify(&c, "Outage at the port", "", "US");
         assert_eq!(r.section, Some(Section::AbroadOther));
         let from_model: Vec<(&str, &str, Vec<&str>)> = r
@@ -695,7 +695,7 @@ mod tests {
             from_model,
             [("kind=incident", "kind-model.tsv:words", vec!["outage"])]
         );
-        // In the summary alone the word weighs 1.5, short of the rules' 2: nothing changes.
+        // In the summary alone the word weighs 0.75, short of the rules' 1: nothing changes.
         let r = classify(&c, "Port news", "An outage.", "US");
         assert_eq!(r.section, None);
     }
