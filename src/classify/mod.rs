@@ -392,6 +392,9 @@ const ABROAD: &str = "ZZ";
 /// The kind tag of words by which a publisher speaks of itself (当院, 弊社, "our", «nous»).
 const FIRST_PERSON: &str = "first-person";
 
+/// The kind tag of a physical cause named with no cyber word (storms, quakes, animals, strikes).
+const PHYSICAL: &str = "physical";
+
 /// What the rules found, for the kind decision.
 struct RuleEvidence<'a> {
     /// Cyber-security words or an attack type.
@@ -431,7 +434,14 @@ impl RuleKind {
 
 fn rule_kind(e: RuleEvidence<'_>) -> RuleKind {
     if !e.relevant {
-        return RuleKind::open(Err("no cyber-security content"));
+        // A power cut from a typhoon or a bird, a quake's gas shut-off, a rail strike: with no
+        // cyber word the item says what stopped the service, and it was no system. Left open,
+        // the kind model read their outage words as an incident.
+        return if (e.has_kind)(PHYSICAL) {
+            RuleKind::settled(Err("a physical cause and no cyber-security content"))
+        } else {
+            RuleKind::open(Err("no cyber-security content"))
+        };
     }
     let has_kind = e.has_kind;
     let incident_in_title = (e.in_title)("incident");
@@ -717,6 +727,34 @@ mod tests {
         let r = classify(&c, "Security update for the cyber outage", "", "US");
         assert_eq!(r.section, None);
         assert!(r.reasons.iter().all(|r| r.rule != "kind-model.tsv:words"));
+    }
+
+    // A storm named in an item with no cyber word settles it: the model that reads "outage" as an
+    // incident is not asked. With a cyber word the storm changes nothing.
+    #[test]
+    fn a_physical_cause_without_cyber_words_settles_no_section() {
+        let physical = (
+            "physical.toml".to_string(),
+            "vocabulary = \"kind\"\n[[rules]]\nid = \"p\"\ntag = \"physical\"\nkeywords = [\"storm\"]\n"
+                .to_string(),
+        );
+        let c = with_kind_model("A:outage\t0\t0\t9\n", vec![physical]);
+        assert_eq!(
+            classify(&c, "Outage at the port", "", "US").section,
+            Some(Section::AbroadOther)
+        );
+        let r = classify(&c, "Outage at the port after the storm", "", "US");
+        assert_eq!(r.section, None);
+        assert!(r.reasons.iter().all(|r| r.rule != "kind-model.tsv:words"));
+        assert!(
+            r.reasons
+                .iter()
+                .any(|r| r.matched().any(|w| w.starts_with("a physical cause")))
+        );
+        assert_eq!(
+            classify(&c, "Cyber outage at the port after the storm", "", "US").section,
+            Some(Section::AbroadOther)
+        );
     }
 
     // The model is part of what the rules' hash covers (a new model re-tags stored items), also

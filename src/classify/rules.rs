@@ -71,6 +71,7 @@ impl Vocabulary {
                         | "authority"
                         | "enforcement"
                         | "first-person"
+                        | "physical"
                 )
             }
             Vocabulary::Sector => Sector::from_str(tag).is_ok(),
@@ -84,8 +85,8 @@ impl Vocabulary {
         Err(match self {
             Vocabulary::Cyber => "tag must be \"cyber\"".into(),
             Vocabulary::Kind => {
-                "tag must be routine, incident, policy, notice, advice, authority, enforcement or \
-                 first-person"
+                "tag must be routine, incident, policy, notice, advice, authority, enforcement, \
+                 first-person or physical"
                     .into()
             }
             Vocabulary::Sector => Sector::from_str(tag).err().unwrap_or_default(),
