@@ -112,13 +112,14 @@ fn load() -> Vec<Item> {
         .collect()
 }
 
-const SPLITS: [&str; 49] = [
+const SPLITS: [&str; 55] = [
     "tune", "heldout", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7",
     "fresh8", "fresh9", "fresh10", "fresh11", "fresh12", "fresh13", "fresh14", "fresh15",
     "fresh16", "fresh17", "fresh19", "fresh20", "fresh24", "fresh25", "fresh26", "fresh27",
     "fresh28", "fresh29", "fresh30", "fresh31", "fresh32", "fresh33", "fresh34", "fresh35",
     "fresh36", "fresh37", "fresh38", "fresh39", "fresh40", "fresh41", "fresh42", "fresh43",
-    "fresh44", "fresh45", "fresh46", "fresh47", "fresh51", "fresh52", "fresh54", "fresh55",
+    "fresh44", "fresh45", "fresh46", "fresh47", "fresh50", "fresh51", "fresh52", "fresh53",
+    "fresh54", "fresh55", "fresh56", "fresh57", "fresh58", "fresh59",
 ];
 
 fn held_out(items: &[Item], index: usize) -> bool {
