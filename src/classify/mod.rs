@@ -688,6 +688,14 @@ mod tests {
         built(&files)
     }
 
+    /// A rule file of one kind rule with `tag` and the given keys (keywords, fields).
+    fn kind_rule(tag: &str, keys: &str) -> (String, String) {
+        (
+            format!("{tag}.toml"),
+            format!("vocabulary = \"kind\"\n[[rules]]\nid = \"{tag}\"\ntag = \"{tag}\"\n{keys}\n"),
+        )
+    }
+
     // The rules find nothing in "Outage at the port" (no cyber word); the kind model knows
     // that outages are incidents and says so in the reasons.
     #[test]
@@ -714,38 +722,44 @@ mod tests {
     // model that overrules "no kind" on its own words does not overrule it.
     #[test]
     fn the_kind_model_does_not_overrule_a_rule_that_names_the_item() {
-        let routine = (
-            "advisory.toml".to_string(),
-            "vocabulary = \"kind\"\n[[rules]]\nid = \"r\"\ntag = \"routine\"\nfields = [\"title\"]\nkeywords = [\"security update\"]\n"
-                .to_string(),
+        let routine = kind_rule(
+            "routine",
+            "fields = [\"title\"]\nkeywords = [\"security update\"]",
         );
         let c = with_kind_model("A:outage\t0\t0\t9\n", vec![routine]);
+        settled_without_the_model(
+            &c,
+            "Cyber outage at the port",
+            "Security update for the cyber outage",
+        );
+    }
+
+    /// `open` is left to the model, which makes it an incident abroad; `settled` is settled by a
+    /// rule to no section, and the model has no say in its reasons.
+    fn settled_without_the_model(c: &Classifier, open: &str, settled: &str) -> Classification {
         assert_eq!(
-            classify(&c, "Cyber outage at the port", "", "US").section,
+            classify(c, open, "", "US").section,
             Some(Section::AbroadOther)
         );
-        let r = classify(&c, "Security update for the cyber outage", "", "US");
+        let r = classify(c, settled, "", "US");
         assert_eq!(r.section, None);
         assert!(r.reasons.iter().all(|r| r.rule != "kind-model.tsv:words"));
+        r
     }
 
     // A storm named in an item with no cyber word settles it: the model that reads "outage" as an
     // incident is not asked. With a cyber word the storm changes nothing.
     #[test]
     fn a_physical_cause_without_cyber_words_settles_no_section() {
-        let physical = (
-            "physical.toml".to_string(),
-            "vocabulary = \"kind\"\n[[rules]]\nid = \"p\"\ntag = \"physical\"\nkeywords = [\"storm\"]\n"
-                .to_string(),
+        let c = with_kind_model(
+            "A:outage\t0\t0\t9\n",
+            vec![kind_rule("physical", "keywords = [\"storm\"]")],
         );
-        let c = with_kind_model("A:outage\t0\t0\t9\n", vec![physical]);
-        assert_eq!(
-            classify(&c, "Outage at the port", "", "US").section,
-            Some(Section::AbroadOther)
+        let r = settled_without_the_model(
+            &c,
+            "Outage at the port",
+            "Outage at the port after the storm",
         );
-        let r = classify(&c, "Outage at the port after the storm", "", "US");
-        assert_eq!(r.section, None);
-        assert!(r.reasons.iter().all(|r| r.rule != "kind-model.tsv:words"));
         assert!(
             r.reasons
                 .iter()
