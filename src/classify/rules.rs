@@ -43,6 +43,19 @@ pub enum Vocabulary {
     Place,
 }
 
+/// The tags a `kind` rule may assign (the classifier reads each by name).
+const KIND_TAGS: [&str; 9] = [
+    "routine",
+    "incident",
+    "policy",
+    "notice",
+    "advice",
+    "authority",
+    "enforcement",
+    "first-person",
+    "physical",
+];
+
 impl Vocabulary {
     fn parse(s: &str) -> Option<Vocabulary> {
         Some(match s {
@@ -60,20 +73,7 @@ impl Vocabulary {
     fn accepts(self, tag: &str) -> Result<(), String> {
         let ok = match self {
             Vocabulary::Cyber => tag == "cyber",
-            Vocabulary::Kind => {
-                matches!(
-                    tag,
-                    "routine"
-                        | "incident"
-                        | "policy"
-                        | "notice"
-                        | "advice"
-                        | "authority"
-                        | "enforcement"
-                        | "first-person"
-                        | "physical"
-                )
-            }
+            Vocabulary::Kind => KIND_TAGS.contains(&tag),
             Vocabulary::Sector => Sector::from_str(tag).is_ok(),
             Vocabulary::AttackType => AttackType::from_str(tag).is_ok(),
             Vocabulary::EventType => EventType::from_str(tag).is_ok(),
@@ -85,9 +85,8 @@ impl Vocabulary {
         Err(match self {
             Vocabulary::Cyber => "tag must be \"cyber\"".into(),
             Vocabulary::Kind => {
-                "tag must be routine, incident, policy, notice, advice, authority, enforcement, \
-                 first-person or physical"
-                    .into()
+                let (last, others) = KIND_TAGS.split_last().unwrap_or((&"", &[]));
+                format!("tag must be {} or {last}", others.join(", "))
             }
             Vocabulary::Sector => Sector::from_str(tag).err().unwrap_or_default(),
             Vocabulary::AttackType => AttackType::from_str(tag).err().unwrap_or_default(),
